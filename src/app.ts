@@ -1,0 +1,200 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { DataSource } from 'typeorm';
+import type Koa from 'koa';
+import type { Config } from './config/load-config';
+import { createDataSource, createTransact, type Transact } from './db/data-source';
+import { createLogger, type Logger } from './lib/logger';
+import { createDataCipher, type DataCipher } from './lib/data-cipher';
+import { resolveDataKey } from './lib/data-key';
+import { projectRoot } from './lib/project-root';
+import { loadCardCatalog } from './cards/card-catalog';
+import { createCardStore } from './core/card-store';
+import { createOutboxDispatcher, type OutboxDispatcher } from './core/outbox';
+import { createInboundStore, type InboundStore } from './core/inbound-store';
+import type { PlatformName } from './core/messages';
+import { createBot, type Bot } from './bot/bot';
+import type { BotModule, BotServices } from './bot/turn-context';
+import { insightModule } from './modules/insights/insight-commands';
+import { orgModule } from './modules/org/org-commands';
+import { applyOrgSnapshot } from './modules/org/org-sync';
+import { appendLedger } from './modules/ledger/ledger';
+import { createPlatformAdapters } from './platforms';
+import type { PlatformAdapter } from './platforms/platform-adapter';
+import { createConsoleRouter } from './platforms/console/console-routes';
+import { createHttpServer, type Readiness } from './http/create-http-server';
+import type Router from '@koa/router';
+
+export interface AppOptions {
+  log?: Logger;
+  now?: () => number;
+  /** Replaces the configured platform adapters (tests, benchmarks). */
+  adapters?: PlatformAdapter[];
+}
+
+export interface XinshengApp {
+  config: Config;
+  log: Logger;
+  dataSource: DataSource;
+  transact: Transact;
+  cipher: DataCipher;
+  bot: Bot;
+  inbound: InboundStore;
+  outbox: OutboxDispatcher;
+  adapters: PlatformAdapter[];
+  koa: Koa;
+  /** Runs pending migrations. */
+  migrate(): Promise<string[]>;
+  /** Migrates, then serves HTTP, connects platforms and starts the dispatcher and jobs. */
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  /** Reads every connected platform's directory into the database (`xinsheng org sync`, nightly). */
+  syncDirectories(): Promise<string[]>;
+}
+
+/** The bot's modules, in the order their commands appear in 帮助. */
+export const botModules: BotModule[] = [insightModule, orgModule];
+
+/** The composition root: the one place that builds objects. Connects to the database, serves nothing yet. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const now = options.now ?? Date.now;
+  const cipher = createDataCipher(resolveDataKey(config, log));
+  const dataSource = createDataSource(config.database);
+  await dataSource.initialize();
+  const transact = createTransact(dataSource);
+  const catalog = loadCardCatalog(path.join(projectRoot(), 'bot-cards'));
+  const cards = createCardStore(catalog, cipher);
+  const adapters = options.adapters ?? createPlatformAdapters({ config, log });
+  const byName = new Map<string, PlatformAdapter>(adapters.map((a) => [a.name, a]));
+  const primary: PlatformName = adapters.find((a) => a.name !== 'console')?.name ?? 'console';
+
+  const services: BotServices = {
+    cipher,
+    cards,
+    catalog,
+    log,
+    timeZone: config.timeZone,
+    minGroupSize: config.minGroupSize,
+    escalationAckTimeoutMs: config.escalation.ackTimeoutMs,
+    platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
+    directories: () =>
+      adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
+  };
+  const bot = createBot(services, botModules);
+  const outbox = createOutboxDispatcher({ dataSource, cipher, log, adapters, instanceId: config.instanceId, now });
+  const inbound = createInboundStore({
+    dataSource,
+    transact,
+    cipher,
+    log,
+    instanceId: config.instanceId,
+    now,
+    handler: (em, event) => bot.handle(em, event),
+    afterCommit: () => outbox.kick(),
+  });
+
+  const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
+  if (config.console) routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), now }));
+  const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, outbox, adapters) });
+
+  let server: http.Server | null = null;
+  let jobs: ScheduledTask[] = [];
+
+  const app: XinshengApp = {
+    config,
+    log,
+    dataSource,
+    transact,
+    cipher,
+    bot,
+    inbound,
+    outbox,
+    adapters,
+    koa,
+    async migrate() {
+      const ran = await dataSource.runMigrations({ transaction: 'each' });
+      return ran.map((m) => m.name);
+    },
+    async start() {
+      const ran = await app.migrate();
+      if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      server = http.createServer(koa.callback());
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(config.http.port, config.http.host, () => resolve());
+      });
+      for (const adapter of adapters) await adapter.start(inbound);
+      inbound.start();
+      outbox.start();
+      void inbound.recover();
+      jobs = scheduleJobs(app);
+      const port = (server.address() as AddressInfo).port;
+      log.info({ port, platforms: adapters.map((a) => a.name), console: config.console }, 'xinsheng is serving');
+      return { port };
+    },
+    async stop() {
+      for (const job of jobs) await job.stop();
+      jobs = [];
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      server = null;
+      for (const adapter of adapters) await adapter.stop();
+      await inbound.stop();
+      await outbox.stop();
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+    async syncDirectories() {
+      const results: string[] = [];
+      for (const directory of services.directories()) {
+        const snapshot = await directory.fetch();
+        const summary = await transact(async (em) => {
+          const s = await applyOrgSnapshot(em, snapshot, { platform: directory.platform, deactivateMissingFrom: directory.platform, now: now() });
+          await appendLedger(em, { kind: 'org.synced', subjectType: 'platform', subjectId: directory.platform, data: { ...s } }, now());
+          return s;
+        });
+        results.push(`${directory.platform}: ${summary.departments} departments, ${summary.people} people (${summary.created} new, ${summary.deactivated} left)`);
+      }
+      return results;
+    },
+  };
+  return app;
+}
+
+/** Nightly directory sync (02:30 in the unit's time zone), when a platform can read its directory. */
+function scheduleJobs(app: XinshengApp): ScheduledTask[] {
+  if (!app.adapters.some((a) => a.fetchDirectory)) return [];
+  const task = cron.schedule(
+    '30 2 * * *',
+    async () => {
+      try {
+        const results = await app.syncDirectories();
+        app.log.info({ results }, 'nightly directory sync done');
+      } catch (error) {
+        app.log.error({ err: error }, 'nightly directory sync failed');
+      }
+    },
+    { name: 'directory-sync', timezone: app.config.timeZone, noOverlap: true },
+  );
+  return [task];
+}
+
+async function readiness(dataSource: DataSource, outbox: OutboxDispatcher, adapters: PlatformAdapter[]): Promise<Readiness> {
+  const checks: Record<string, unknown> = {};
+  let ready = true;
+  try {
+    await dataSource.query('SELECT 1');
+    checks.database = 'ok';
+    checks.outbox = await outbox.backlog();
+  } catch (error) {
+    ready = false;
+    checks.database = `unreachable: ${(error as Error).message}`;
+  }
+  for (const adapter of adapters) {
+    const problems = adapter.configurationProblems?.() ?? [];
+    checks[adapter.name] = problems.length ? { problems } : 'ok';
+    if (problems.length) ready = false;
+  }
+  return { ready, checks };
+}

@@ -1,0 +1,123 @@
+import type { EntityManager } from 'typeorm';
+import type { BotEvent, CardActionEvent, MessageEvent } from '../core/events';
+import type { OutboundContent } from '../core/messages';
+import { enqueueOutbound } from '../core/outbox';
+import { PersonEntity } from '../db/entities/org.entity';
+import { ROLE_LABELS } from '../domain/glossary';
+import { MAX_TEXT_LENGTH, normalizeInput, splitCommand } from '../domain/text';
+import { appendLedger } from '../modules/ledger/ledger';
+import { ensurePerson, loadActor, peopleWithRole } from '../modules/org/org-service';
+import { In } from 'typeorm';
+import { UserFacingError, type BotModule, type BotServices, type Command, type TurnContext } from './turn-context';
+import { groupHelpText, helpCommand, helpText, mineCommand } from './help';
+
+export interface Bot {
+  handle(em: EntityManager, event: BotEvent): Promise<void>;
+  commands: Command[];
+}
+
+/** Routes one event to its command or card handler, inside the event's transaction. */
+export function createBot(services: BotServices, modules: BotModule[]): Bot {
+  const mine = modules.flatMap((m) => m.mine ?? []);
+  const commands: Command[] = [helpCommand(() => commands), mineCommand(mine), ...modules.flatMap((m) => m.commands ?? [])];
+  const cardActions = modules.flatMap((m) => m.cardActions ?? []);
+  const byWord = new Map<string, Command>();
+  for (const command of commands) {
+    for (const word of [command.name, ...command.aliases]) byWord.set(word.toLowerCase(), command);
+  }
+
+  async function turn(em: EntityManager, event: BotEvent, now: number): Promise<TurnContext> {
+    await ensurePerson(em, event.senderId, event.senderName, event.platform, now);
+    const actor = (await loadActor(em, event.senderId))!;
+    const replyTo = event.conversation.kind === 'group' ? { kind: 'group' as const, groupId: event.conversation.id } : { kind: 'user' as const, userId: event.senderId };
+    const ctx: TurnContext = {
+      em,
+      event,
+      actor,
+      now,
+      services,
+      reply: (content) => enqueueOutbound(em, services.cipher, { platform: event.platform, recipients: [replyTo], content, eventId: event.id }, now),
+      replyText: (text) => ctx.reply({ kind: 'text', text }),
+      notify: async (personIds, content) => {
+        if (personIds.length === 0) return;
+        const people = await em.findBy(PersonEntity, { id: In([...new Set(personIds)]) });
+        for (const person of people) {
+          const platform = person.id === event.senderId ? event.platform : services.platformFor(person);
+          await enqueueOutbound(em, services.cipher, { platform, recipients: [{ kind: 'user', userId: person.id }], content }, now);
+        }
+      },
+      ledger: async (record) => {
+        await appendLedger(em, { actorId: actor.person.id, ...record }, now);
+      },
+    };
+    return ctx;
+  }
+
+  async function onMessage(ctx: TurnContext, event: MessageEvent): Promise<void> {
+    const text = normalizeInput(event.text);
+    const { word, rest } = splitCommand(text);
+    const command = byWord.get(word.toLowerCase());
+    if (event.conversation.kind === 'group') {
+      await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');
+      return;
+    }
+    if (text.length > MAX_TEXT_LENGTH) {
+      await ctx.replyText(`消息过长（${text.length} 字），请控制在 ${MAX_TEXT_LENGTH} 字以内，分几条发送。本条未记录。`);
+      return;
+    }
+    if (!command) {
+      await ctx.replyText(`没有「${word.slice(0, 20)}」这个命令。${helpText(commands, ctx.actor, true)}`);
+      return;
+    }
+    if (!command.roles.some((role) => ctx.actor.roles.has(role))) {
+      await ctx.replyText(command.refusal ? await command.refusal(ctx) : await defaultRefusal(ctx, command));
+      return;
+    }
+    await command.run(ctx, rest);
+  }
+
+  async function onCardAction(ctx: TurnContext, event: CardActionEvent): Promise<void> {
+    const loaded = await services.cards.load(ctx.em, event.cardId);
+    if (!loaded) {
+      await ctx.replyText('这张卡片已失效，请重新发起操作。');
+      return;
+    }
+    if (event.cardRef) {
+      await services.cards.refreshRef(ctx.em, event.cardId, event.platform, `user:${event.senderId}`, event.cardRef, ctx.now);
+    }
+    const handler = cardActions.find((h) => h.template === loaded.card.template && h.action === event.action);
+    if (!handler) {
+      await ctx.replyText('这张卡片不支持该操作。');
+      return;
+    }
+    await handler.run(ctx, event.cardId, event.values);
+  }
+
+  async function onEnter(ctx: TurnContext): Promise<void> {
+    if (ctx.actor.person.welcomedAt) return;
+    await ctx.em.update(PersonEntity, { id: ctx.actor.person.id }, { welcomedAt: ctx.now });
+    await ctx.replyText(`您好，${ctx.actor.person.name}！这里是「心声」思想动态工作助手。发送「帮助」查看您可以使用的命令。`);
+  }
+
+  return {
+    commands,
+    async handle(em, event) {
+      const ctx = await turn(em, event, Date.now());
+      try {
+        if (event.type === 'message') await onMessage(ctx, event);
+        else if (event.type === 'card_action') await onCardAction(ctx, event);
+        else await onEnter(ctx);
+      } catch (error) {
+        if (!(error instanceof UserFacingError)) throw error;
+        await ctx.replyText(error.message);
+      }
+    },
+  };
+}
+
+async function defaultRefusal(ctx: TurnContext, command: Command): Promise<string> {
+  const allowed = command.roles.map((r) => ROLE_LABELS[r]).join('、');
+  const office = await peopleWithRole(ctx.em, 'office');
+  const contact = office.length ? `机关党委（${office.map((p) => p.name).join('、')}）` : '机关党委';
+  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${contact}。`;
+}

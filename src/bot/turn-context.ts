@@ -1,0 +1,74 @@
+import type { EntityManager } from 'typeorm';
+import type { CardCatalog } from '../cards/card-catalog';
+import type { CardStore } from '../core/card-store';
+import type { BotEvent } from '../core/events';
+import type { OutboundContent, PlatformName } from '../core/messages';
+import type { Role } from '../db/entities/org.entity';
+import type { Person } from '../db/entities/org.entity';
+import type { DataCipher } from '../lib/data-cipher';
+import type { Logger } from '../lib/logger';
+import type { LedgerRecord } from '../modules/ledger/ledger';
+import type { Actor } from '../modules/org/org-service';
+import type { DirectorySnapshot } from '../platforms/platform-adapter';
+
+/** What handlers need beyond the turn itself; built once by the composition root. */
+export interface BotServices {
+  cipher: DataCipher;
+  cards: CardStore;
+  catalog: CardCatalog;
+  log: Logger;
+  timeZone: string;
+  minGroupSize: number;
+  escalationAckTimeoutMs: number;
+  /** The platform a person is reached on when the bot writes first (alerts, notices). */
+  platformFor(person: Person): PlatformName;
+  /** Platforms that can read their directory, for 同步通讯录. */
+  directories(): { platform: PlatformName; fetch(): Promise<DirectorySnapshot> }[];
+}
+
+/** One handled event: everything written through it commits in one transaction with the event. */
+export interface TurnContext {
+  em: EntityManager;
+  event: BotEvent;
+  actor: Actor;
+  now: number;
+  services: BotServices;
+  /** Answers the sender where they wrote (a direct chat or the group). */
+  reply(content: OutboundContent): Promise<void>;
+  replyText(text: string): Promise<void>;
+  /** Writes to people directly, each on their own platform. */
+  notify(personIds: string[], content: OutboundContent): Promise<void>;
+  ledger(record: LedgerRecord): Promise<void>;
+}
+
+/** Thrown by a handler, before it writes anything, to answer the sender with `message`. */
+export class UserFacingError extends Error {}
+
+export interface Command {
+  /** The Chinese command word, e.g. 上报. */
+  name: string;
+  /** English aliases such as /report (and other accepted words). */
+  aliases: string[];
+  /** Roles allowed to run it; 'staff' means everyone. */
+  roles: Role[];
+  summary: string;
+  example: string;
+  /** The refusal for someone without the role; defaults to naming the roles that may. */
+  refusal?(ctx: TurnContext): Promise<string>;
+  run(ctx: TurnContext, args: string): Promise<void>;
+}
+
+export interface CardActionHandler {
+  template: string;
+  action: string;
+  run(ctx: TurnContext, cardId: string, values: Record<string, string | string[]>): Promise<void>;
+}
+
+/** A section of `我的` (one's own submissions, open tasks …), contributed by a module. */
+export type MineSection = (ctx: TurnContext) => Promise<string | null>;
+
+export interface BotModule {
+  commands?: Command[];
+  cardActions?: CardActionHandler[];
+  mine?: MineSection[];
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { CardDeliveryEntity, CardEntity } from '../db/entities/messaging.entity';
+import type { CardCatalog, CardVars } from '../cards/card-catalog';
+import type { DataCipher } from '../lib/data-cipher';
+import type { Card } from './messages';
+import { enqueueCardUpdates } from './outbox';
+
+export interface CardSubject {
+  type: string;
+  id: string;
+}
+
+/** Card instances: rendered once from bot-cards/, kept so that every copy can show the latest state. */
+export interface CardStore {
+  create(em: EntityManager, template: string, vars: CardVars, subject: CardSubject | null, now: number): Promise<Card>;
+  load(em: EntityManager, cardId: string): Promise<{ card: Card; subject: CardSubject | null } | null>;
+  /** Re-renders the card (new vars) and/or sets its state, and queues updates of delivered copies. */
+  update(em: EntityManager, cardId: string, change: { vars?: CardVars; state?: string | null }, now: number): Promise<Card>;
+  /** Remembers a fresh platform reference for one delivered copy (from a card event). */
+  refreshRef(em: EntityManager, cardId: string, platform: string, recipient: string, ref: string, now: number): Promise<void>;
+}
+
+interface StoredCard {
+  card: Card;
+  vars: CardVars;
+}
+
+export function createCardStore(catalog: CardCatalog, cipher: DataCipher): CardStore {
+  const decode = (contentEnc: string): StoredCard => JSON.parse(cipher.decrypt(contentEnc)) as StoredCard;
+  const encode = (stored: StoredCard): string => cipher.encrypt(JSON.stringify(stored));
+
+  return {
+    async create(em, template, vars, subject, now) {
+      const card = catalog.render(template, randomUUID(), vars);
+      await em.insert(CardEntity, {
+        id: card.cardId,
+        template,
+        contentEnc: encode({ card, vars }),
+        state: null,
+        subjectType: subject?.type ?? null,
+        subjectId: subject?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      return card;
+    },
+    async load(em, cardId) {
+      const row = await em.findOneBy(CardEntity, { id: cardId });
+      if (!row) return null;
+      const { card } = decode(row.contentEnc);
+      return { card: { ...card, state: row.state }, subject: row.subjectType ? { type: row.subjectType, id: row.subjectId! } : null };
+    },
+    async update(em, cardId, change, now) {
+      const row = await em.findOneByOrFail(CardEntity, { id: cardId });
+      const stored = decode(row.contentEnc);
+      const vars = change.vars ? { ...stored.vars, ...change.vars } : stored.vars;
+      const card = change.vars ? catalog.render(row.template, cardId, vars) : stored.card;
+      const state = change.state === undefined ? row.state : change.state;
+      await em.update(CardEntity, { id: cardId }, { contentEnc: encode({ card, vars }), state, updatedAt: now });
+      const updated = { ...card, state };
+      await enqueueCardUpdates(em, cipher, updated, now);
+      return updated;
+    },
+    async refreshRef(em, cardId, platform, recipient, ref, now) {
+      await em.insert(CardDeliveryEntity, { cardId, platform, recipient, ref, createdAt: now });
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { DepartmentEntity, PersonDepartmentEntity, PersonEntity, RoleGrantEntity } from './org.entity';
+import { CounterEntity, InsightEntity } from './insight.entity';
+import { CardDeliveryEntity, CardEntity, InboundEventEntity, OutboundMessageEntity } from './messaging.entity';
+import { LedgerEntryEntity } from './ledger.entity';
+
+/** Every entity, listed explicitly (no globs). */
+export const entities = [
+  DepartmentEntity,
+  PersonEntity,
+  PersonDepartmentEntity,
+  RoleGrantEntity,
+  InsightEntity,
+  CounterEntity,
+  InboundEventEntity,
+  OutboundMessageEntity,
+  CardEntity,
+  CardDeliveryEntity,
+  LedgerEntryEntity,
+];

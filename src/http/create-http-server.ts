@@ -1,0 +1,54 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { BotError, ErrorCode } from '../core/errors';
+import type { Logger } from '../lib/logger';
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.Signature]: 401,
+  [ErrorCode.Payload]: 400,
+  [ErrorCode.Validation]: 400,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
+};
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, unknown>;
+}
+
+export interface HttpServerDeps {
+  log: Logger;
+  routers: Router[];
+  readiness(): Promise<Readiness>;
+}
+
+/** The Koa app: one error handler at the top, health probes, then every router it is given. */
+export function createHttpServer(deps: HttpServerDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
+      const status = (error instanceof BotError && STATUS_BY_CODE[error.code]) || err.status || err.statusCode || 500;
+      ctx.status = status;
+      // Signature failures get no detail; 5xx details stay in the log.
+      ctx.body = { error: status === 401 ? 'unauthorized' : status >= 500 ? 'internal error' : (err.message ?? 'bad request') };
+      if (status >= 500) deps.log.error({ err: error, path: ctx.path }, 'request failed');
+      else deps.log.info({ path: ctx.path, status, code: (error as BotError).code }, 'request refused');
+    }
+  });
+
+  const health = new Router();
+  health.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+  health.get('/readyz', async (ctx) => {
+    const readiness = await deps.readiness();
+    ctx.status = readiness.ready ? 200 : 503;
+    ctx.body = readiness;
+  });
+  for (const router of [health, ...deps.routers]) app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,87 @@
+import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
+import type { Department, GrantableRole, Person } from '../../db/entities/org.entity';
+import { ROLE_LABELS, ROLE_WORDS } from '../../domain/glossary';
+import { words } from '../../domain/text';
+import { appointLiaison, grantRole, resolveDepartment, resolvePerson, revokeRole, type Resolution } from './org-service';
+import { applyOrgSnapshot } from './org-sync';
+
+function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T>, noun: string): T {
+  if ('found' in resolution) return resolution.found;
+  if ('ambiguous' in resolution) {
+    const candidates = resolution.ambiguous.map((c) => `${c.name}（${c.id}）`).join('、');
+    throw new UserFacingError(`有多个${noun}叫这个名字：${candidates}。请改用编号。`);
+  }
+  throw new UserFacingError(`找不到${noun}「${resolution.missing}」。请用通讯录中的姓名或编号${noun === '部门' ? '' : '，或先「同步通讯录」'}。`);
+}
+
+const liaisonCommand: Command = {
+  name: '联络员',
+  aliases: ['/liaison', 'liaison'],
+  roles: ['office'],
+  summary: '指定部门联络员（替换原联络员）',
+  example: '联络员 办公室 张三',
+  async run(ctx, args) {
+    const [departmentWord, personWord, extra] = words(args);
+    if (!departmentWord || !personWord || extra) throw new UserFacingError('用法：联络员 部门 人员，例如：联络员 办公室 张三');
+    const department: Department = unwrap(await resolveDepartment(ctx.em, departmentWord), '部门');
+    const person: Person = unwrap(await resolvePerson(ctx.em, personWord), '人员');
+    if (!person.active) throw new UserFacingError(`${person.name} 已不在通讯录中，不能担任联络员。`);
+    const replaced = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
+    await ctx.ledger({ kind: 'role.liaison', subjectType: 'department', subjectId: department.id, data: { personId: person.id, replaced } });
+    await ctx.notify([person.id], { kind: 'text', text: `您已被指定为「${department.name}」的思想动态信息联络员。发送「帮助」查看上报方法。` });
+    await ctx.notify(replaced, { kind: 'text', text: `「${department.name}」的联络员已改由 ${person.name} 担任，感谢您的工作。` });
+    const note = replaced.length ? `（原联络员已卸任）` : '';
+    await ctx.replyText(`已指定 ${person.name} 为「${department.name}」联络员${note}。`);
+  },
+};
+
+const UNIT_ROLES: GrantableRole[] = ['office', 'deputy', 'secretary'];
+
+const roleCommand: Command = {
+  name: '角色',
+  aliases: ['/role', 'role'],
+  roles: ['office', 'secretary'],
+  summary: '授予或撤销（-角色）机关党委、分管领导、书记角色',
+  example: '角色 李四 分管领导（撤销：角色 李四 -分管领导）',
+  async run(ctx, args) {
+    const [personWord, roleWord, extra] = words(args);
+    if (!personWord || !roleWord || extra) throw new UserFacingError('用法：角色 人员 角色，撤销用 -角色。例如：角色 李四 分管领导');
+    const revoking = roleWord.startsWith('-');
+    const role = ROLE_WORDS[roleWord.replace(/^-/, '')] as GrantableRole | undefined;
+    if (role === 'liaison') throw new UserFacingError('联络员按部门指定，请用：联络员 部门 人员');
+    if (!role || !UNIT_ROLES.includes(role)) throw new UserFacingError(`不认识的角色「${roleWord}」。可用：机关党委、分管领导、书记。`);
+    const person = unwrap(await resolvePerson(ctx.em, personWord), '人员');
+    await ctx.replyText(await changeRole(ctx, person, role, revoking));
+  },
+};
+
+async function changeRole(ctx: TurnContext, person: Person, role: GrantableRole, revoking: boolean): Promise<string> {
+  const label = ROLE_LABELS[role];
+  const changed = revoking ? await revokeRole(ctx.em, person.id, role) : await grantRole(ctx.em, { personId: person.id, role, grantedBy: ctx.actor.person.id }, ctx.now);
+  if (!changed) return revoking ? `${person.name} 本来就没有「${label}」角色。` : `${person.name} 已经是「${label}」。`;
+  await ctx.ledger({ kind: revoking ? 'role.revoked' : 'role.granted', subjectType: 'person', subjectId: person.id, data: { role } });
+  await ctx.notify([person.id], { kind: 'text', text: revoking ? `您的「${label}」角色已被撤销。` : `您已被授予「${label}」角色。发送「帮助」查看可用命令。` });
+  return revoking ? `已撤销 ${person.name} 的「${label}」角色。` : `已授予 ${person.name}「${label}」角色。`;
+}
+
+const syncCommand: Command = {
+  name: '同步通讯录',
+  aliases: ['/sync', 'sync'],
+  roles: ['office'],
+  summary: '从企业微信/钉钉通讯录同步部门和人员',
+  example: '同步通讯录',
+  async run(ctx) {
+    const directories = ctx.services.directories();
+    if (directories.length === 0) throw new UserFacingError('当前没有连接企业微信或钉钉，无法同步通讯录。请用命令行 xinsheng org import 导入组织架构。');
+    const results: string[] = [];
+    for (const directory of directories) {
+      const snapshot = await directory.fetch();
+      const summary = await applyOrgSnapshot(ctx.em, snapshot, { platform: directory.platform, deactivateMissingFrom: directory.platform, now: ctx.now });
+      await ctx.ledger({ kind: 'org.synced', subjectType: 'platform', subjectId: directory.platform, data: { ...summary } });
+      results.push(`${directory.platform}：部门 ${summary.departments} 个，人员 ${summary.people} 人（新增 ${summary.created}，离开 ${summary.deactivated}）`);
+    }
+    await ctx.replyText(`通讯录已同步。\n${results.join('\n')}`);
+  },
+};
+
+export const orgModule: BotModule = { commands: [liaisonCommand, roleCommand, syncCommand] };

@@ -1,0 +1,22 @@
+import type { Config } from '../config/load-config';
+import type { Logger } from '../lib/logger';
+import type { PlatformAdapter } from './platform-adapter';
+import { createWecomAdapter } from './wecom/wecom-adapter';
+
+export interface PlatformDeps {
+  config: Config;
+  log: Logger;
+}
+
+/**
+ * Builds the adapters of the platforms whose credentials are configured. The console platform is
+ * built by the composition root itself because it needs the database (its inbox is the outbox).
+ */
+export function createPlatformAdapters(deps: PlatformDeps): PlatformAdapter[] {
+  const adapters: PlatformAdapter[] = [];
+  // WeCom: added by src/platforms/wecom (issue 3).
+  if (deps.config.wecom) adapters.push(createWecomAdapter({ config: deps.config.wecom, log: deps.log }));
+  // DingTalk: added by src/platforms/dingtalk (issue 4).
+  void deps;
+  return adapters;
+}

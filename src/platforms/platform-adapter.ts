@@ -1,0 +1,61 @@
+import type Router from '@koa/router';
+import type { BotEvent } from '../core/events';
+import type { Card, OutboundContent, PlatformName, Recipient } from '../core/messages';
+
+/**
+ * Where a platform hands inbound events. `accept` stores the event durably (de-duplicated by
+ * `event.id`) and schedules its processing; it resolves as soon as the record is committed, so the
+ * adapter can acknowledge the platform quickly. It returns false for a duplicate.
+ */
+export interface InboundSink {
+  accept(event: BotEvent): Promise<boolean>;
+}
+
+/** One delivery the outbox asks a platform to make: the same content to one or more recipients. */
+export interface DeliveryRequest {
+  recipients: Recipient[];
+  content: OutboundContent;
+}
+
+/**
+ * What happened to each recipient. Recipients in neither list count as delivered.
+ * `cardRefs` holds what the platform needs later to update a card copy (WeCom response_code,
+ * DingTalk outTrackId …), keyed by `recipientKey(recipient)`; it is stored and handed back to
+ * `updateCard`.
+ */
+export interface DeliveryOutcome {
+  cardRefs?: Record<string, string>;
+  /** Throttled per recipient (DingTalk flowControlledStaffIdList): try these again later. */
+  retryLater?: Recipient[];
+  /** Unknown to the platform (invalidStaffIdList, WeCom invaliduser): reported, never retried. */
+  invalid?: Recipient[];
+}
+
+export interface DirectorySnapshot {
+  departments: { id: string; name: string; parentId?: string | null }[];
+  people: { id: string; name: string; departmentIds: string[] }[];
+}
+
+export interface PlatformAdapter {
+  readonly name: PlatformName;
+  /** Connect (stream transports) or keep the sink for HTTP routes. */
+  start(sink: InboundSink): Promise<void>;
+  /** Leave nothing running: sockets, timers, intervals. */
+  stop(): Promise<void>;
+  /** HTTP transports mount their callback routes here. */
+  routes?(): Router;
+  /** Deliver one message; throw PlatformApiError for a failure of the whole call. */
+  deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
+  /** Show a card's new state on a copy already delivered; `ref` is what deliver() returned. */
+  updateCard?(recipient: Recipient, ref: string, card: Card): Promise<void>;
+  /** Read the platform's directory (departments and people) for `同步通讯录`. */
+  fetchDirectory?(): Promise<DirectorySnapshot>;
+  /** Problems a deployer must fix (bad credentials …), reported by /readyz. */
+  configurationProblems?(): string[];
+  /** Maximum calls per second the dispatcher should make to this platform. */
+  readonly sendRateLimitPerSecond?: number;
+}
+
+export function recipientKey(recipient: Recipient): string {
+  return recipient.kind === 'user' ? `user:${recipient.userId}` : `group:${recipient.groupId}`;
+}
