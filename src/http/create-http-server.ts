@@ -31,7 +31,7 @@ export function createHttpServer(deps: HttpServerDeps): Koa {
       await next();
     } catch (error) {
       const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
-      const status = (error instanceof BotError && STATUS_BY_CODE[error.code]) || err.status || err.statusCode || 500;
+      const status = err.status || err.statusCode || (error instanceof BotError && STATUS_BY_CODE[error.code]) || 500;
       ctx.status = status;
       // Signature failures get no detail; 5xx details stay in the log.
       ctx.body = { error: status === 401 ? 'unauthorized' : status >= 500 ? 'internal error' : (err.message ?? 'bad request') };

@@ -19,6 +19,8 @@ export interface TestApp {
   databaseUrl: string;
   /** Environment the app was built from, to start a second instance on the same database. */
   env: Record<string, string>;
+  /** The loopback port, when started with `serve`. */
+  port?: number;
   stop(): Promise<void>;
 }
 
@@ -65,14 +67,15 @@ export async function startTestApp(
     ...options.env,
   };
   const app = await createApp(loadConfig(env), { log: createLogger('silent'), ...options.appOptions });
-  if (options.serve) await app.start();
-  else await app.migrate();
+  const port = options.serve ? (await app.start()).port : undefined;
+  if (!options.serve) await app.migrate();
   return {
     app,
     request: request(app.koa.callback()),
     dataDir,
     databaseUrl,
     env,
+    port,
     async stop() {
       await app.stop();
       if (mysqlDb) await mysqlDb.drop();
