@@ -19,6 +19,8 @@ export interface InboundStoreOptions {
   now?: () => number;
   /** Called after an event's transaction committed (the outbox then delivers its replies). */
   afterCommit?: () => void;
+  /** Called once when an event is given up on, to tell the sender (never silence). */
+  onGiveUp?: (event: BotEvent) => Promise<void>;
   leaseMs?: number;
   maxAttempts?: number;
 }
@@ -84,7 +86,8 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     return Boolean(result.affected);
   }
 
-  async function processStored(row: InboundEventRow): Promise<void> {
+  /** `lastAttempt`: a sender waiting for the answer (console) is told at once rather than after retries. */
+  async function processStored(row: InboundEventRow, lastAttempt = false): Promise<void> {
     if (!(await claim(row.id))) return;
     const event = JSON.parse(options.cipher.decrypt(row.payloadEnc)) as BotEvent;
     try {
@@ -94,8 +97,8 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
       });
       options.afterCommit?.();
     } catch (error) {
-      const attempts = row.attempts + 1;
-      options.log.error({ eventId: row.id, attempts, err: error }, 'processing an inbound event failed');
+      const attempts = lastAttempt ? maxAttempts : row.attempts + 1;
+      options.log.error({ eventId: row.id, attempts, err: (error as Error)?.message }, 'processing an inbound event failed');
       await repo.update(
         { id: row.id },
         {
@@ -107,6 +110,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
           leaseUntil: now() + Math.min(2 ** attempts * 1000, 60_000),
         },
       );
+      if (attempts >= maxAttempts) await options.onGiveUp?.(event).catch((e) => options.log.error({ err: e }, 'could not tell the sender'));
     }
   }
 
@@ -116,9 +120,9 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     return promise;
   }
 
-  async function processById(id: string): Promise<void> {
+  async function processById(id: string, lastAttempt = false): Promise<void> {
     const row = await repo.findOneBy({ id });
-    if (row) await processStored(row);
+    if (row) await processStored(row, lastAttempt);
   }
 
   return {
@@ -131,7 +135,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     },
     async acceptAndProcess(event) {
       const fresh = await store(event);
-      if (fresh) await track(processById(event.id));
+      if (fresh) await track(processById(event.id, true));
       return fresh;
     },
     async recover() {
