@@ -7,12 +7,14 @@ import { ROLE_LABELS } from '../domain/glossary';
 import { MAX_TEXT_LENGTH, normalizeInput, splitCommand } from '../domain/text';
 import { appendLedger } from '../modules/ledger/ledger';
 import { ensurePerson, loadActor, peopleWithRole } from '../modules/org/org-service';
+import { purgeDeliveredSealedReplies } from '../modules/suggestions/anonymity';
 import { In } from 'typeorm';
+import type { DeferredTask } from '../core/inbound-store';
 import { UserFacingError, type BotModule, type BotServices, type Command, type TurnContext } from './turn-context';
 import { groupHelpText, helpCommand, helpText, mineCommand } from './help';
 
 export interface Bot {
-  handle(em: EntityManager, event: BotEvent): Promise<void>;
+  handle(em: EntityManager, event: BotEvent): Promise<DeferredTask[]>;
   commands: Command[];
 }
 
@@ -26,7 +28,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
     for (const word of [command.name, ...command.aliases]) byWord.set(word.toLowerCase(), command);
   }
 
-  async function turn(em: EntityManager, event: BotEvent, now: number): Promise<TurnContext> {
+  async function turn(em: EntityManager, event: BotEvent, now: number, deferred: DeferredTask[]): Promise<TurnContext> {
     await ensurePerson(em, event.senderId, event.senderName, event.platform, now);
     const actor = (await loadActor(em, event.senderId))!;
     const replyTo = event.conversation.kind === 'group' ? { kind: 'group' as const, groupId: event.conversation.id } : { kind: 'user' as const, userId: event.senderId };
@@ -49,6 +51,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       ledger: async (record) => {
         await appendLedger(em, { actorId: actor.person.id, ...record }, now);
       },
+      defer: (task) => deferred.push(task),
     };
     return ctx;
   }
@@ -102,7 +105,10 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   return {
     commands,
     async handle(em, event) {
-      const ctx = await turn(em, event, Date.now());
+      const deferred: DeferredTask[] = [];
+      // Replies of anonymous turns (匿名意见, 查询) that were delivered meanwhile are forgotten now.
+      await purgeDeliveredSealedReplies(em);
+      const ctx = await turn(em, event, services.now(), deferred);
       try {
         if (event.type === 'message') await onMessage(ctx, event);
         else if (event.type === 'card_action') await onCardAction(ctx, event);
@@ -111,6 +117,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
         if (!(error instanceof UserFacingError)) throw error;
         await ctx.replyText(error.message);
       }
+      return deferred;
     },
   };
 }

@@ -24,6 +24,12 @@ export interface BotServices {
   platformFor(person: Person): PlatformName;
   /** Platforms that can read their directory, for 同步通讯录. */
   directories(): { platform: PlatformName; fetch(): Promise<DirectorySnapshot> }[];
+  /** Reads every directory into the database in its own transactions; one summary line per platform. */
+  syncDirectories(): Promise<string[]>;
+  /** The clock (injected in tests). */
+  now(): number;
+  /** Writes a message to people outside any turn (after a deferred task), and has it delivered. */
+  notifyLater(personIds: string[], content: OutboundContent): Promise<void>;
 }
 
 /** One handled event: everything written through it commits in one transaction with the event. */
@@ -39,6 +45,8 @@ export interface TurnContext {
   /** Writes to people directly, each on their own platform. */
   notify(personIds: string[], content: OutboundContent): Promise<void>;
   ledger(record: LedgerRecord): Promise<void>;
+  /** Runs `task` after this turn's transaction commits, for slow calls (a directory read). */
+  defer(task: () => Promise<void>): void;
 }
 
 /** Thrown by a handler, before it writes anything, to answer the sender with `message`. */

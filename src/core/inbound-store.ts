@@ -6,8 +6,11 @@ import type { Logger } from '../lib/logger';
 import type { BotEvent } from './events';
 import type { EntityManager } from 'typeorm';
 
+/** Work a handler asks for once its transaction has committed (slow calls that must not hold it open). */
+export type DeferredTask = () => Promise<void>;
+
 /** Handles one event inside the transaction that also marks it processed. */
-export type EventHandler = (em: EntityManager, event: BotEvent) => Promise<void>;
+export type EventHandler = (em: EntityManager, event: BotEvent) => Promise<DeferredTask[] | void>;
 
 export interface InboundStoreOptions {
   dataSource: DataSource;
@@ -91,11 +94,15 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     if (!(await claim(row.id))) return;
     const event = JSON.parse(options.cipher.decrypt(row.payloadEnc)) as BotEvent;
     try {
-      await options.transact(async (em) => {
-        await options.handler(em, event);
+      const deferred = await options.transact(async (em) => {
+        const tasks = await options.handler(em, event);
         await em.update(InboundEventEntity, { id: row.id }, { status: 'processed', processedAt: now(), leaseOwner: null, leaseUntil: null });
+        return tasks ?? [];
       });
       options.afterCommit?.();
+      for (const task of deferred) {
+        track(task().catch((error) => options.log.error({ eventId: row.id, err: (error as Error)?.message }, 'deferred task failed')));
+      }
     } catch (error) {
       const attempts = lastAttempt ? maxAttempts : row.attempts + 1;
       options.log.error({ eventId: row.id, attempts, err: (error as Error)?.message }, 'processing an inbound event failed');

@@ -3,7 +3,6 @@ import type { Department, GrantableRole, Person } from '../../db/entities/org.en
 import { ROLE_LABELS, ROLE_WORDS } from '../../domain/glossary';
 import { words } from '../../domain/text';
 import { appointLiaison, grantRole, resolveDepartment, resolvePerson, revokeRole, type Resolution } from './org-service';
-import { applyOrgSnapshot } from './org-sync';
 
 function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T>, noun: string): T {
   if ('found' in resolution) return resolution.found;
@@ -71,16 +70,19 @@ const syncCommand: Command = {
   summary: '从企业微信/钉钉通讯录同步部门和人员',
   example: '同步通讯录',
   async run(ctx) {
-    const directories = ctx.services.directories();
-    if (directories.length === 0) throw new UserFacingError('当前没有连接企业微信或钉钉，无法同步通讯录。请用命令行 xinsheng org import 导入组织架构。');
-    const results: string[] = [];
-    for (const directory of directories) {
-      const snapshot = await directory.fetch();
-      const summary = await applyOrgSnapshot(ctx.em, snapshot, { platform: directory.platform, deactivateMissingFrom: directory.platform, now: ctx.now });
-      await ctx.ledger({ kind: 'org.synced', subjectType: 'platform', subjectId: directory.platform, data: { ...summary } });
-      results.push(`${directory.platform}：部门 ${summary.departments} 个，人员 ${summary.people} 人（新增 ${summary.created}，离开 ${summary.deactivated}）`);
+    if (ctx.services.directories().length === 0) {
+      throw new UserFacingError('当前没有连接企业微信或钉钉，无法同步通讯录。请用命令行 xinsheng org import 导入组织架构。');
     }
-    await ctx.replyText(`通讯录已同步。\n${results.join('\n')}`);
+    const requester = ctx.actor.person.id;
+    // The directory is read after this turn commits: paged API calls must not hold a transaction open.
+    ctx.defer(async () => {
+      const text = await ctx.services.syncDirectories().then(
+        (lines) => `通讯录已同步。\n${lines.join('\n')}`,
+        (error: Error) => `通讯录同步失败：${error.message}。请检查平台配置（/readyz）后重试。`,
+      );
+      await ctx.services.notifyLater([requester], { kind: 'text', text });
+    });
+    await ctx.replyText('正在同步通讯录，完成后会告诉您结果。');
   },
 };
 
