@@ -55,7 +55,9 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
 
   async function store(event: BotEvent): Promise<boolean> {
     try {
-      await repo.insert({
+      // Every write goes through transact: on SQLite a bare write would join (and could be rolled
+      // back with) whichever transaction is open on the one connection.
+      await options.transact((em) => em.insert(InboundEventEntity, {
         id: event.id,
         platform: event.platform,
         senderId: event.senderId.slice(0, 64),
@@ -67,7 +69,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
         lastError: null,
         receivedAt: event.receivedAt,
         processedAt: null,
-      });
+      }));
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) {
@@ -80,12 +82,14 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
 
   async function claim(id: string): Promise<boolean> {
     const at = now();
-    const result = await repo
-      .createQueryBuilder()
-      .update()
-      .set({ leaseOwner: options.instanceId, leaseUntil: at + leaseMs })
-      .where('id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :at)', { id, status: 'received', at })
-      .execute();
+    const result = await options.transact((em) =>
+      em
+        .createQueryBuilder()
+        .update(InboundEventEntity)
+        .set({ leaseOwner: options.instanceId, leaseUntil: at + leaseMs })
+        .where('id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :at)', { id, status: 'received', at })
+        .execute(),
+    );
     return Boolean(result.affected);
   }
 
@@ -106,17 +110,15 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     } catch (error) {
       const attempts = lastAttempt ? maxAttempts : row.attempts + 1;
       options.log.error({ eventId: row.id, attempts, err: (error as Error)?.message }, 'processing an inbound event failed');
-      await repo.update(
-        { id: row.id },
-        {
-          attempts,
-          status: attempts >= maxAttempts ? 'failed' : 'received',
-          lastError: String((error as Error)?.message ?? error).slice(0, 500),
-          leaseOwner: null,
-          // Retry after a pause rather than at once: the cause may be passing (a lock, a restart).
-          leaseUntil: now() + Math.min(2 ** attempts * 1000, 60_000),
-        },
-      );
+      const retry = {
+        attempts,
+        status: attempts >= maxAttempts ? ('failed' as const) : ('received' as const),
+        lastError: String((error as Error)?.message ?? error).slice(0, 500),
+        leaseOwner: null,
+        // Retry after a pause rather than at once: the cause may be passing (a lock, a restart).
+        leaseUntil: now() + Math.min(2 ** attempts * 1000, 60_000),
+      };
+      await options.transact((em) => em.update(InboundEventEntity, { id: row.id }, retry));
       if (attempts >= maxAttempts) await options.onGiveUp?.(event).catch((e) => options.log.error({ err: e }, 'could not tell the sender'));
     }
   }

@@ -39,16 +39,19 @@ export function createDataSource(config: DatabaseConfig): DataSource {
 
 export type Transact = <T>(work: (em: EntityManager) => Promise<T>) => Promise<T>;
 
+/** The tail of each SQLite DataSource's transaction queue, shared by every Transact made for it. */
+const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
+
 /**
  * Runs work in a transaction. SQLite has one connection, and TypeORM would interleave two
- * concurrent transactions on it, so there they are queued; MySQL runs them concurrently.
+ * concurrent transactions on it, so there they are queued (one queue per DataSource, however many
+ * Transact functions are made for it); MySQL runs them concurrently.
  */
 export function createTransact(dataSource: DataSource): Transact {
   if (dataSource.options.type === 'mysql') return (work) => dataSource.transaction(work);
-  let tail: Promise<unknown> = Promise.resolve();
   return <T>(work: (em: EntityManager) => Promise<T>) => {
-    const run = tail.then(() => dataSource.transaction(work));
-    tail = run.catch(() => undefined);
+    const run = (sqliteQueues.get(dataSource) ?? Promise.resolve()).then(() => dataSource.transaction(work));
+    sqliteQueues.set(dataSource, run.catch(() => undefined));
     return run;
   };
 }
