@@ -1,10 +1,9 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { InboundEventEntity, type InboundEventRow } from '../db/entities/messaging.entity';
 import { isDuplicateKeyError, type Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { BotEvent } from './events';
-import type { EntityManager } from 'typeorm';
 
 /** Work a handler asks for once its transaction has committed (slow calls that must not hold it open). */
 export type DeferredTask = () => Promise<void>;
@@ -26,101 +25,168 @@ export interface InboundStoreOptions {
   onGiveUp?: (event: BotEvent) => Promise<void>;
   leaseMs?: number;
   maxAttempts?: number;
+  /** How many events one group commit stores at most. */
+  maxBatch?: number;
 }
 
 export interface InboundStore {
-  /** Stores the event (false for a redelivery) and processes it in the background. */
+  /** Stores the event (false for a redelivery) and has it processed in the background. */
   accept(event: BotEvent): Promise<boolean>;
   /** Stores and processes at once; resolves when processing committed. False for a redelivery. */
   acceptAndProcess(event: BotEvent): Promise<boolean>;
-  /** Processes every stored event still waiting (after a restart, or another instance's crash). */
+  /** Processes stored events still waiting (after a restart, or another instance's crash). */
   recover(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
 }
 
+interface PendingStore {
+  row: InboundEventRow;
+  resolve(fresh: boolean): void;
+  reject(error: unknown): void;
+}
+
+const BURST_WINDOW_MS = 50;
+const BURST_PAUSE_MS = 10;
+
 /**
  * The inbound side of "nothing lost": an event is stored before the platform is acknowledged,
  * processed in a transaction that also marks it processed, and retried from the table after a
  * crash. The primary key on the event id makes redeliveries no-ops, across restarts too.
+ *
+ * Storing is a group commit: events arriving while a commit is under way are stored together in
+ * the next one, so a burst of callbacks costs a few transactions rather than one each. Processing
+ * is one worker loop per instance, in arrival order, so it never crowds out storing (on SQLite all
+ * transactions share one queue) and a backlog waits in the table, not in memory.
  */
 export function createInboundStore(options: InboundStoreOptions): InboundStore {
   const now = options.now ?? Date.now;
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 5;
-  const repo = options.dataSource.getRepository(InboundEventEntity);
+  const maxBatch = options.maxBatch ?? 200;
   const inFlight = new Set<Promise<unknown>>();
+  let pending: PendingStore[] = [];
+  let flushing = false;
+  let pumping = false;
+  let pumpAgain = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let lastStoredAt = 0;
 
-  async function store(event: BotEvent): Promise<boolean> {
+  function toRow(event: BotEvent): InboundEventRow {
+    return {
+      id: event.id,
+      platform: event.platform,
+      senderId: event.senderId.slice(0, 64),
+      payloadEnc: options.cipher.encrypt(JSON.stringify(event)),
+      status: 'received',
+      attempts: 0,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      receivedAt: event.receivedAt,
+      processedAt: null,
+    };
+  }
+
+  /** Inserts the rows not stored yet; returns, per row, whether it was new. */
+  async function insertNew(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
+    const stored = await em.find(InboundEventEntity, { select: { id: true }, where: { id: In(rows.map((r) => r.id)) } });
+    const seen = new Set(stored.map((r) => r.id));
+    const fresh = rows.map((row) => {
+      if (seen.has(row.id)) return false;
+      seen.add(row.id);
+      return true;
+    });
+    const toInsert = rows.filter((_, i) => fresh[i]);
+    if (toInsert.length) await em.insert(InboundEventEntity, toInsert);
+    return fresh;
+  }
+
+  /** One row, one transaction: the fallback when another instance stored one of a batch's ids first. */
+  async function insertOne(row: InboundEventRow): Promise<boolean> {
     try {
-      // Every write goes through transact: on SQLite a bare write would join (and could be rolled
-      // back with) whichever transaction is open on the one connection.
-      await options.transact((em) => em.insert(InboundEventEntity, {
-        id: event.id,
-        platform: event.platform,
-        senderId: event.senderId.slice(0, 64),
-        payloadEnc: options.cipher.encrypt(JSON.stringify(event)),
-        status: 'received',
-        attempts: 0,
-        leaseOwner: null,
-        leaseUntil: null,
-        lastError: null,
-        receivedAt: event.receivedAt,
-        processedAt: null,
-      }));
+      await options.transact((em) => em.insert(InboundEventEntity, row), { urgent: true });
       return true;
     } catch (error) {
-      if (isDuplicateKeyError(error)) {
-        options.log.info({ eventId: event.id }, 'duplicate delivery ignored');
-        return false;
-      }
+      if (isDuplicateKeyError(error)) return false;
       throw error;
     }
   }
 
-  async function claim(id: string): Promise<boolean> {
-    const at = now();
-    const result = await options.transact((em) =>
-      em
-        .createQueryBuilder()
-        .update(InboundEventEntity)
-        .set({ leaseOwner: options.instanceId, leaseUntil: at + leaseMs })
-        .where('id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :at)', { id, status: 'received', at })
-        .execute(),
-    );
-    return Boolean(result.affected);
+  async function storeBatch(batch: PendingStore[]): Promise<void> {
+    try {
+      const fresh = await options.transact((em) => insertNew(em, batch.map((p) => p.row)), { urgent: true });
+      batch.forEach((p, i) => p.resolve(fresh[i]));
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) {
+        batch.forEach((p) => p.reject(error));
+        return;
+      }
+      for (const p of batch) await insertOne(p.row).then(p.resolve, p.reject);
+    }
   }
 
-  /** `lastAttempt`: a sender waiting for the answer (console) is told at once rather than after retries. */
+  async function flush(): Promise<void> {
+    flushing = true;
+    lastStoredAt = Date.now();
+    try {
+      while (pending.length) await storeBatch(pending.splice(0, maxBatch));
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function store(event: BotEvent): Promise<boolean> {
+    const fresh = await new Promise<boolean>((resolve, reject) => {
+      pending.push({ row: toRow(event), resolve, reject });
+      if (!flushing) track(flush());
+    });
+    if (!fresh) options.log.info({ eventId: event.id }, 'duplicate delivery ignored');
+    return fresh;
+  }
+
+  /**
+   * Claims and handles one stored event in a single transaction. The conditional UPDATE is the
+   * claim: on MySQL a second instance waits on the row lock, then finds the event processed.
+   */
   async function processStored(row: InboundEventRow, lastAttempt = false): Promise<void> {
-    if (!(await claim(row.id))) return;
     const event = JSON.parse(options.cipher.decrypt(row.payloadEnc)) as BotEvent;
     try {
       const deferred = await options.transact(async (em) => {
-        const tasks = await options.handler(em, event);
-        await em.update(InboundEventEntity, { id: row.id }, { status: 'processed', processedAt: now(), leaseOwner: null, leaseUntil: null });
-        return tasks ?? [];
+        const at = now();
+        const claim = await em
+          .createQueryBuilder()
+          .update(InboundEventEntity)
+          .set({ status: 'processed', processedAt: at, leaseOwner: null, leaseUntil: null })
+          .where('id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :at)', { id: row.id, status: 'received', at })
+          .execute();
+        if (!claim.affected) return null;
+        return (await options.handler(em, event)) ?? [];
       });
+      if (deferred === null) return;
       options.afterCommit?.();
       for (const task of deferred) {
         track(task().catch((error) => options.log.error({ eventId: row.id, err: (error as Error)?.message }, 'deferred task failed')));
       }
     } catch (error) {
-      const attempts = lastAttempt ? maxAttempts : row.attempts + 1;
-      options.log.error({ eventId: row.id, attempts, err: (error as Error)?.message }, 'processing an inbound event failed');
-      const retry = {
-        attempts,
-        status: attempts >= maxAttempts ? ('failed' as const) : ('received' as const),
-        lastError: String((error as Error)?.message ?? error).slice(0, 500),
-        leaseOwner: null,
-        // Retry after a pause rather than at once: the cause may be passing (a lock, a restart).
-        leaseUntil: now() + Math.min(2 ** attempts * 1000, 60_000),
-      };
-      await options.transact((em) => em.update(InboundEventEntity, { id: row.id }, retry));
-      if (attempts >= maxAttempts) await options.onGiveUp?.(event).catch((e) => options.log.error({ err: e }, 'could not tell the sender'));
+      await recordFailure(row, event, error, lastAttempt);
     }
+  }
+
+  async function recordFailure(row: InboundEventRow, event: BotEvent, error: unknown, lastAttempt: boolean): Promise<void> {
+    const attempts = lastAttempt ? maxAttempts : row.attempts + 1;
+    options.log.error({ eventId: row.id, attempts, err: (error as Error)?.message }, 'processing an inbound event failed');
+    const retry = {
+      attempts,
+      status: attempts >= maxAttempts ? ('failed' as const) : ('received' as const),
+      lastError: String((error as Error)?.message ?? error).slice(0, 500),
+      leaseOwner: null,
+      // Retry after a pause rather than at once: the cause may be passing (a lock, a restart).
+      leaseUntil: now() + Math.min(2 ** attempts * 1000, 60_000),
+    };
+    await options.transact((em) => em.update(InboundEventEntity, { id: row.id }, retry));
+    if (attempts >= maxAttempts) await options.onGiveUp?.(event).catch((e) => options.log.error({ err: e }, 'could not tell the sender'));
   }
 
   function track<T>(promise: Promise<T>): Promise<T> {
@@ -129,46 +195,81 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     return promise;
   }
 
-  async function processById(id: string, lastAttempt = false): Promise<void> {
-    const row = await repo.findOneBy({ id });
-    if (row) await processStored(row, lastAttempt);
+  /**
+   * better-sqlite3 answers synchronously, so a processing loop would never let the event loop read
+   * new callbacks. Between two events the loop yields; during a burst of arrivals it pauses a little
+   * longer, so acknowledging stays fast and processing catches up once the burst is over (the
+   * events wait durably in the table meanwhile).
+   */
+  function yieldToArrivals(): Promise<void> {
+    const burst = Date.now() - lastStoredAt < BURST_WINDOW_MS;
+    return new Promise((resolve) => (burst ? setTimeout(resolve, BURST_PAUSE_MS) : setImmediate(resolve)));
+  }
+
+  /** Handles up to `limit` waiting events, oldest first. */
+  async function processWaiting(limit: number): Promise<number> {
+    const at = now();
+    const waiting = await options.dataSource
+      .getRepository(InboundEventEntity)
+      .createQueryBuilder('e')
+      .where('e.status = :status', { status: 'received' })
+      .andWhere('(e.lease_until IS NULL OR e.lease_until < :at)', { at })
+      .orderBy('e.received_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .take(limit)
+      .getMany();
+    for (const row of waiting) {
+      if (stopped) break;
+      await processStored(row);
+      await yieldToArrivals();
+    }
+    return waiting.length;
+  }
+
+  /** The worker loop: drains waiting events; a call while it runs makes it look again. */
+  async function pump(): Promise<void> {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        if ((await processWaiting(50)) === 50) pumpAgain = true;
+      } while (pumpAgain && !stopped);
+    } catch (error) {
+      options.log.error({ err: (error as Error)?.message }, 'inbound processing loop failed');
+    } finally {
+      pumping = false;
+    }
   }
 
   return {
     async accept(event) {
       const fresh = await store(event);
-      if (fresh && !stopped) {
-        track(processById(event.id).catch((error) => options.log.error({ err: error, eventId: event.id }, 'inbound processing crashed')));
-      }
+      if (fresh && !stopped) track(pump());
       return fresh;
     },
     async acceptAndProcess(event) {
       const fresh = await store(event);
-      if (fresh) await track(processById(event.id, true));
-      return fresh;
+      if (!fresh) return false;
+      const row = await options.dataSource.getRepository(InboundEventEntity).findOneBy({ id: event.id });
+      if (row) await track(processStored(row, true));
+      return true;
     },
-    async recover() {
-      const at = now();
-      const waiting = await repo
-        .createQueryBuilder('e')
-        .where('e.status = :status', { status: 'received' })
-        .andWhere('(e.lease_until IS NULL OR e.lease_until < :at)', { at })
-        .orderBy('e.received_at', 'ASC')
-        .take(200)
-        .getMany();
-      for (const row of waiting) await processStored(row);
-      return waiting.length;
-    },
+    recover: () => processWaiting(200),
     start() {
       stopped = false;
-      timer = setInterval(() => void track(this.recover().catch((error) => options.log.error({ err: error }, 'inbound recovery failed'))), 5000);
+      timer = setInterval(() => void track(pump()), 5000);
       timer.unref();
+      track(pump());
     },
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      await Promise.allSettled([...inFlight]);
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };
 }
