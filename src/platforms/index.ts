@@ -2,6 +2,7 @@ import type { Config } from '../config/load-config';
 import type { Logger } from '../lib/logger';
 import type { PlatformAdapter } from './platform-adapter';
 import { createWecomAdapter } from './wecom/wecom-adapter';
+import { createDingtalkAdapter } from './dingtalk/dingtalk-adapter';
 
 export interface PlatformDeps {
   config: Config;
@@ -17,6 +18,7 @@ export function createPlatformAdapters(deps: PlatformDeps): PlatformAdapter[] {
   // WeCom: added by src/platforms/wecom (issue 3).
   if (deps.config.wecom) adapters.push(createWecomAdapter({ config: deps.config.wecom, log: deps.log }));
   // DingTalk: added by src/platforms/dingtalk (issue 4).
+  if (deps.config.dingtalk) adapters.push(createDingtalkAdapter({ config: deps.config.dingtalk, log: deps.log }));
   void deps;
   return adapters;
 }

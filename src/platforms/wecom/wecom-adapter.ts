@@ -1,0 +1,268 @@
+import type Router from '@koa/router';
+import type { WecomConfig } from '../../config/load-config';
+import { PlatformApiError } from '../../core/errors';
+import type { Card, OutboundContent, Recipient } from '../../core/messages';
+import type { Logger } from '../../lib/logger';
+import {
+  recipientKey,
+  type DeliveryOutcome,
+  type DeliveryRequest,
+  type DirectorySnapshot,
+  type InboundSink,
+  type PlatformAdapter,
+} from '../platform-adapter';
+import { fetchWecomDirectory } from './directory';
+import { isInteractive, renderCardAsMarkdown, renderTemplateCard } from './render-card';
+import { mapLimited } from './map-limited';
+import { decodeCardRef, encodeCardRef, taskIdForCard } from './task-id';
+import { createCallbackRouter } from './wecom-callback';
+import { createWecomClient, type WecomClient, type WecomResponse } from './wecom-client';
+
+export interface WecomAdapterDeps {
+  config: WecomConfig;
+  log: Logger;
+  /** Injected by tests; built from the config otherwise. */
+  client?: WecomClient;
+  now?: () => number;
+}
+
+export interface WecomAdapter extends PlatformAdapter {
+  readonly name: 'wecom';
+  routes(): Router;
+  updateCard(recipient: Recipient, ref: string, card: Card): Promise<void>;
+  fetchDirectory(): Promise<DirectorySnapshot>;
+  configurationProblems(): string[];
+}
+
+/** message/send takes at most 1000 user ids per call (spec §5.1). */
+export const MAX_USERS_PER_SEND = 1000;
+/** text and markdown content is cut by WeCom beyond 2048 bytes; longer messages go in parts. */
+export const MAX_CONTENT_BYTES = 2048;
+/** WeCom: all recipients invalid. The whole batch is reported invalid instead of retried. */
+const ALL_RECIPIENTS_INVALID = 81013;
+const RATE_LIMITED = 45009;
+/** Cards go one call per person; a few at a time keeps a large delivery short and within the limits. */
+const CARD_SEND_CONCURRENCY = 4;
+
+type UserRecipient = Extract<Recipient, { kind: 'user' }>;
+type GroupRecipient = Extract<Recipient, { kind: 'group' }>;
+/** A message body without the addressing, e.g. `{ msgtype: 'text', text: { content } }`. */
+type MessageBody = Record<string, unknown> & { msgtype: string };
+/** One API call of a delivery and the recipients it concerns; resolves to those WeCom refused. */
+type Call = { recipients: Recipient[]; run: () => Promise<Recipient[] | void> };
+
+export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
+  const { config } = deps;
+  const log = deps.log.child({ platform: 'wecom' });
+  const client =
+    deps.client ?? createWecomClient({ apiBase: config.apiBase, corpId: config.corpId, secret: config.secret, log: deps.log, now: deps.now });
+  const agentid = Number(config.agentId);
+  let sink: InboundSink | null = null;
+
+  const router = createCallbackRouter({
+    keys: { token: config.token, encodingAesKey: config.encodingAesKey, corpId: config.corpId },
+    log,
+    sink: () => sink,
+    now: deps.now,
+  });
+
+  /** Sends one body to a batch of users; returns the users WeCom reported as unknown or unlicensed. */
+  async function sendToUsers(users: UserRecipient[], body: MessageBody): Promise<{ invalid: UserRecipient[]; response: WecomResponse }> {
+    const response = await client.post('message/send', { touser: users.map((u) => u.userId).join('|'), agentid, ...body });
+    // WeCom lower-cases the user ids it returns (they are case-insensitive).
+    const refused = new Set(
+      [response.invaliduser, response.unlicenseduser]
+        .filter((v): v is string => typeof v === 'string' && v !== '')
+        .flatMap((v) => v.split('|'))
+        .map((id) => id.toLowerCase()),
+    );
+    if (refused.size > 0) log.warn({ count: refused.size }, 'wecom recipients refused (invaliduser/unlicenseduser)');
+    return { invalid: users.filter((u) => refused.has(u.userId.toLowerCase())), response };
+  }
+
+  async function sendToGroup(group: GroupRecipient, body: MessageBody): Promise<void> {
+    await client.post('appchat/send', { chatid: group.groupId, ...body });
+  }
+
+  /**
+   * Runs the calls of one delivery, `concurrency` at a time. If none got through, the delivery
+   * failed as a whole and the first error goes to the outbox (which retries the retryable ones).
+   * Otherwise a failed call only concerns its own recipients: transient failures are handed back to
+   * be retried later, others are reported invalid. A rate limit or a configuration error stops the
+   * calls not yet started, rather than hammering WeCom with calls bound to fail.
+   */
+  async function runCalls(calls: Call[], concurrency = 1): Promise<DeliveryOutcome> {
+    const outcome: Required<Pick<DeliveryOutcome, 'invalid' | 'retryLater'>> = { invalid: [], retryLater: [] };
+    const failures: { call: Call; error: PlatformApiError }[] = [];
+    let delivered = false;
+    let halt: PlatformApiError | null = null;
+    await mapLimited(calls, concurrency, async (call) => {
+      if (halt) {
+        failures.push({ call, error: halt });
+        return;
+      }
+      try {
+        outcome.invalid.push(...((await call.run()) ?? []));
+        delivered = true;
+      } catch (error) {
+        if (!(error instanceof PlatformApiError)) throw error;
+        if (error.details.errcode === ALL_RECIPIENTS_INVALID) {
+          outcome.invalid.push(...call.recipients);
+          return;
+        }
+        if (error.details.errcode === RATE_LIMITED || error.details.configuration) halt = error;
+        failures.push({ call, error });
+      }
+    });
+    if (!delivered && failures.length > 0) throw failures[0].error;
+    for (const { call, error } of failures) (error.details.retryable ? outcome.retryLater : outcome.invalid).push(...call.recipients);
+    return outcome;
+  }
+
+  function sendBodies(recipients: Recipient[], bodies: MessageBody[]) {
+    const users = recipients.filter((r): r is UserRecipient => r.kind === 'user');
+    const groups = recipients.filter((r): r is GroupRecipient => r.kind === 'group');
+    const calls: Call[] = [];
+    for (const batch of chunk(users, MAX_USERS_PER_SEND)) {
+      calls.push({
+        recipients: batch,
+        run: async () => {
+          const invalid = new Set<Recipient>();
+          for (const body of bodies) (await sendToUsers(batch, body)).invalid.forEach((u) => invalid.add(u));
+          return [...invalid];
+        },
+      });
+    }
+    for (const group of groups) {
+      calls.push({ recipients: [group], run: async () => { for (const body of bodies) await sendToGroup(group, body); } });
+    }
+    return runCalls(calls);
+  }
+
+  /**
+   * Each user gets the card in a call of its own: a task id may be used once per app, and the
+   * response_code a send returns can update one copy once. Groups get the card as markdown.
+   */
+  async function deliverCard(recipients: Recipient[], card: Card): Promise<DeliveryOutcome> {
+    if (!isInteractive(card)) return sendBodies(recipients, markdownBodies(renderCardAsMarkdown(card)));
+    const cardRefs: Record<string, string> = {};
+    const users = recipients.filter((r): r is UserRecipient => r.kind === 'user');
+    const groups = recipients.filter((r) => r.kind === 'group');
+    const calls: Call[] = users.map((user) => ({
+      recipients: [user],
+      run: async () => {
+        const taskId = taskIdForCard(card.cardId);
+        const { invalid, response } = await sendToUsers([user], { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
+        if (typeof response.response_code === 'string' && invalid.length === 0) {
+          cardRefs[recipientKey(user)] = encodeCardRef(taskId, response.response_code);
+        }
+        return invalid;
+      },
+    }));
+    const outcome = await runCalls(calls, CARD_SEND_CONCURRENCY);
+    if (groups.length > 0) {
+      const groupOutcome = await sendBodies(groups, markdownBodies(renderCardAsMarkdown(card)));
+      outcome.invalid!.push(...(groupOutcome.invalid ?? []));
+      outcome.retryLater!.push(...(groupOutcome.retryLater ?? []));
+    }
+    return { ...outcome, cardRefs };
+  }
+
+  async function deliverFile(recipients: Recipient[], content: Extract<OutboundContent, { kind: 'file' }>): Promise<DeliveryOutcome> {
+    // A media_id lives three days, so each delivery uploads afresh rather than reusing an old one.
+    const mediaId = await client.uploadFile(content.fileName, content.mimeType, Buffer.from(content.dataBase64, 'base64'));
+    return sendBodies(recipients, [{ msgtype: 'file', file: { media_id: mediaId } }]);
+  }
+
+  return {
+    name: 'wecom',
+    // The per-API limit is 10,000 calls a minute per corp; stay well below it.
+    sendRateLimitPerSecond: 50,
+
+    async start(nextSink) {
+      sink = nextSink;
+    },
+    async stop() {
+      sink = null;
+    },
+    routes() {
+      return router;
+    },
+
+    async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+      const { content, recipients } = request;
+      switch (content.kind) {
+        case 'text':
+          return sendBodies(recipients, splitByBytes(content.text, MAX_CONTENT_BYTES).map((part) => ({ msgtype: 'text', text: { content: part } })));
+        case 'markdown':
+          return sendBodies(recipients, markdownBodies(withTitle(content.title, content.markdown)));
+        case 'card':
+          return deliverCard(recipients, content.card);
+        case 'file':
+          return deliverFile(recipients, content);
+      }
+    },
+
+    async updateCard(recipient, ref, card) {
+      const parsed = decodeCardRef(ref);
+      // Group copies are markdown, which cannot change; an unknown ref cannot be used either.
+      if (recipient.kind !== 'user' || !parsed) return;
+      await client.post('message/update_template_card', {
+        userids: [recipient.userId],
+        agentid,
+        response_code: parsed.responseCode,
+        ...renderTemplateCard(card, parsed.taskId, 'update'),
+      });
+    },
+
+    fetchDirectory() {
+      return fetchWecomDirectory(client);
+    },
+
+    configurationProblems() {
+      return client.configurationProblems();
+    },
+  };
+}
+
+function withTitle(title: string, markdown: string): string {
+  if (!title || markdown.trimStart().startsWith(`**${title}**`) || markdown.trimStart().startsWith(`# ${title}`)) return markdown;
+  return `**${title}**\n${markdown}`;
+}
+
+function markdownBodies(markdown: string): MessageBody[] {
+  return splitByBytes(markdown, MAX_CONTENT_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Splits text into parts of at most `maxBytes` UTF-8 bytes, at line breaks where possible and never
+ * inside a character, so a long summary arrives whole instead of cut off by WeCom.
+ */
+export function splitByBytes(text: string, maxBytes: number): string[] {
+  if (Buffer.byteLength(text) <= maxBytes) return [text];
+  const parts: string[] = [];
+  let current = '';
+  for (const line of text.split(/(?<=\n)/)) {
+    if (Buffer.byteLength(current + line) <= maxBytes) {
+      current += line;
+      continue;
+    }
+    if (current) parts.push(current);
+    current = '';
+    for (const char of line) {
+      if (Buffer.byteLength(current + char) > maxBytes) {
+        parts.push(current);
+        current = '';
+      }
+      current += char;
+    }
+  }
+  if (current) parts.push(current);
+  return parts.map((p) => p.replace(/\n+$/, '')).filter((p) => p.length > 0);
+}
