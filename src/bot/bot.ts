@@ -68,6 +68,11 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       await ctx.replyText(`消息过长（${text.length} 字），请控制在 ${MAX_TEXT_LENGTH} 字以内，分几条发送。本条未记录。`);
       return;
     }
+    if (!text) {
+      // Pictures, voice and files arrive as empty messages: answer them rather than stay silent.
+      await ctx.replyText(`我只能读文字消息。${helpText(commands, ctx.actor, true)}`);
+      return;
+    }
     if (!command) {
       await ctx.replyText(`没有「${word.slice(0, 20)}」这个命令。${helpText(commands, ctx.actor, true)}`);
       return;

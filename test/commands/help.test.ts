@@ -36,6 +36,12 @@ describe('帮助, 我的 and unknown input', () => {
     expect(reply).toContain('帮助');
   });
 
+  it('answers an empty message (a picture or voice note on a platform) with a short help', async () => {
+    const reply = await chat.sayText('lisi', '　 ');
+    expect(reply).toContain('我只能读文字消息');
+    expect(reply).not.toContain('没有「」');
+  });
+
   it('shows one’s own recent submissions in 我的', async () => {
     expect(await chat.sayText('zhangsan', '我的')).toContain('没有提交过');
     await chat.say('zhangsan', '上报 #谈心 同事反映职称评定不透明');
