@@ -67,6 +67,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   const inFlight = new Set<Promise<unknown>>();
   let pending: PendingStore[] = [];
   let flushing = false;
+  let flushScheduled = false;
   let pumping = false;
   let pumpAgain = false;
   let timer: NodeJS.Timeout | null = null;
@@ -137,10 +138,20 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     }
   }
 
+  /** Flushes on the next turn of the event loop, so callbacks read in this one share the commit. */
+  function scheduleFlush(): void {
+    if (flushing || flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      track(flush());
+    });
+  }
+
   async function store(event: BotEvent): Promise<boolean> {
     const fresh = await new Promise<boolean>((resolve, reject) => {
       pending.push({ row: toRow(event), resolve, reject });
-      if (!flushing) track(flush());
+      scheduleFlush();
     });
     if (!fresh) options.log.info({ eventId: event.id }, 'duplicate delivery ignored');
     return fresh;
