@@ -7,7 +7,6 @@ import { ROLE_LABELS } from '../domain/glossary';
 import { MAX_TEXT_LENGTH, normalizeInput, splitCommand } from '../domain/text';
 import { appendLedger } from '../modules/ledger/ledger';
 import { ensurePerson, loadActor, peopleWithRole } from '../modules/org/org-service';
-import { purgeDeliveredSealedReplies } from '../modules/suggestions/anonymity';
 import { In } from 'typeorm';
 import type { DeferredTask } from '../core/inbound-store';
 import { UserFacingError, type BotModule, type BotServices, type Command, type TurnContext } from './turn-context';
@@ -23,6 +22,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   const mine = modules.flatMap((m) => m.mine ?? []);
   const commands: Command[] = [helpCommand(() => commands), mineCommand(mine), ...modules.flatMap((m) => m.commands ?? [])];
   const cardActions = modules.flatMap((m) => m.cardActions ?? []);
+  const beforeEachTurn = modules.flatMap((m) => (m.beforeEachTurn ? [m.beforeEachTurn] : []));
   const byWord = new Map<string, Command>();
   for (const command of commands) {
     for (const word of [command.name, ...command.aliases]) byWord.set(word.toLowerCase(), command);
@@ -61,10 +61,12 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
     const { word, rest } = splitCommand(text);
     const command = byWord.get(word.toLowerCase());
     if (event.conversation.kind === 'group') {
+      await command?.forgetSender?.(ctx);
       await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');
       return;
     }
     if (text.length > MAX_TEXT_LENGTH) {
+      await command?.forgetSender?.(ctx);
       await ctx.replyText(`消息过长（${text.length} 字），请控制在 ${MAX_TEXT_LENGTH} 字以内，分几条发送。本条未记录。`);
       return;
     }
@@ -78,6 +80,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       return;
     }
     if (!command.roles.some((role) => ctx.actor.roles.has(role))) {
+      await command.forgetSender?.(ctx);
       await ctx.replyText(command.refusal ? await command.refusal(ctx) : await defaultRefusal(ctx, command));
       return;
     }
@@ -112,7 +115,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
     async handle(em, event) {
       const deferred: DeferredTask[] = [];
       // Replies of anonymous turns (匿名意见, 查询) that were delivered meanwhile are forgotten now.
-      await purgeDeliveredSealedReplies(em);
+      for (const hook of beforeEachTurn) await hook(em);
       const ctx = await turn(em, event, services.now(), deferred);
       try {
         if (event.type === 'message') await onMessage(ctx, event);

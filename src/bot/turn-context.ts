@@ -63,6 +63,11 @@ export interface Command {
   example: string;
   /** The refusal for someone without the role; defaults to naming the roles that may. */
   refusal?(ctx: TurnContext): Promise<string>;
+  /**
+   * Called when the bot answers this command's message without running it (too long, in a group,
+   * not allowed), for commands whose sender must not be kept (匿名意见) to forget them anyway.
+   */
+  forgetSender?(ctx: TurnContext): Promise<void>;
   run(ctx: TurnContext, args: string): Promise<void>;
 }
 
@@ -76,6 +81,8 @@ export interface CardActionHandler {
 export type MineSection = (ctx: TurnContext) => Promise<string | null>;
 
 export interface BotModule {
+  /** Runs at the start of every turn, in its transaction (housekeeping such as purging sealed replies). */
+  beforeEachTurn?: (em: EntityManager) => Promise<void>;
   commands?: Command[];
   cardActions?: CardActionHandler[];
   mine?: MineSection[];

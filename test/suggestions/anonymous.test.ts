@@ -24,6 +24,15 @@ describe.each(testDatabases())('匿名意见: no identity stored anywhere (%s)',
   });
   afterEach(() => t.stop());
 
+  it('forgets the sender of an anonymous message even when it is refused as too long', async () => {
+    const before = await readableRows(t.app.dataSource, t.app.cipher);
+    expect(await chat.sayText('lisi', `匿名意见 ${'长'.repeat(4001)}`)).toContain('消息过长');
+    await chat.say('wang', '我的');
+    const written = changedRows(before, await readableRows(t.app.dataSource, t.app.cipher));
+    expect(written.filter((row) => row.includes('lisi') || row.includes('李四'))).toEqual([]);
+    expect(await t.app.dataSource.getRepository(SuggestionEntity).count()).toBe(0);
+  });
+
   it('gives the sender a receipt, lets the office answer, shows the answer by receipt code — and no table, log line or outbound message names the sender', async () => {
     const before = await readableRows(t.app.dataSource, t.app.cipher);
     logLines.length = 0;

@@ -9,7 +9,7 @@ import { appendLedger } from '../ledger/ledger';
 import { yearIn } from '../insights/insight-service';
 import { peopleWithRole } from '../org/org-service';
 import { formatZonedDate } from '../summary/zoned-time';
-import { forgetSender } from './anonymity';
+import { forgetSender, purgeDeliveredSealedReplies } from './anonymity';
 import { newReceiptCode, normalizeReceiptCode, receiptHash } from './receipt';
 import { findSuggestion, SUGGESTION_KIND_LABELS } from './suggestion-service';
 
@@ -86,6 +86,7 @@ const anonymousCommand: Command = {
   roles: ['staff'],
   summary: '提交匿名意见：不保存任何身份信息，凭回执码查询答复',
   example: '匿名意见 希望公开职称评审打分细则',
+  forgetSender,
   async run(ctx, args) {
     await forgetSender(ctx);
     if (!args) {
@@ -119,6 +120,7 @@ const statusCommand: Command = {
   roles: ['staff'],
   summary: '凭回执码查询自己提交的意见的办理情况和答复',
   example: '查询 K7QM-4TZP-9XWA',
+  forgetSender,
   async run(ctx, args) {
     // A receipt code in a stored message would tie its sender to the suggestion: forget this turn too.
     await forgetSender(ctx);
@@ -184,6 +186,7 @@ async function unansweredSuggestions(ctx: TurnContext): Promise<string | null> {
 }
 
 export const suggestionModule: BotModule = {
+  beforeEachTurn: purgeDeliveredSealedReplies,
   commands: [suggestCommand, anonymousCommand, statusCommand, answerCommand, unsealCommand],
   mine: [unansweredSuggestions],
 };
