@@ -82,7 +82,7 @@ export type MineSection = (ctx: TurnContext) => Promise<string | null>;
 
 export interface BotModule {
   /** Runs at the start of every turn, in its transaction (housekeeping such as purging sealed replies). */
-  beforeEachTurn?: (em: EntityManager) => Promise<void>;
+  beforeEachTurn?: (em: EntityManager) => Promise<unknown>;
   commands?: Command[];
   cardActions?: CardActionHandler[];
   mine?: MineSection[];
