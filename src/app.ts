@@ -12,15 +12,22 @@ import { resolveDataKey } from './lib/data-key';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
-import { createOutboxDispatcher, type OutboxDispatcher } from './core/outbox';
+import { createOutboxDispatcher, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
 import { createInboundStore, type InboundStore } from './core/inbound-store';
 import type { PlatformName } from './core/messages';
 import { createBot, type Bot } from './bot/bot';
 import type { BotModule, BotServices } from './bot/turn-context';
 import { insightModule } from './modules/insights/insight-commands';
 import { orgModule } from './modules/org/org-commands';
-import { applyOrgSnapshot } from './modules/org/org-sync';
-import { appendLedger } from './modules/ledger/ledger';
+import { caseModule } from './modules/cases/case-commands';
+import { suggestionModule } from './modules/suggestions/suggestion-commands';
+import { summaryModule } from './modules/summary/summary-command';
+import { escalationModule } from './modules/escalation/escalation-commands';
+import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
+import { createDeadLetterAlert } from './modules/escalation/dead-letter-alert';
+import { describeSync, syncDirectories } from './modules/org/directory-sync';
+import { PersonEntity } from './db/entities/org.entity';
+import { In } from 'typeorm';
 import { createPlatformAdapters } from './platforms';
 import type { PlatformAdapter } from './platforms/platform-adapter';
 import { createConsoleRouter } from './platforms/console/console-routes';
@@ -43,6 +50,8 @@ export interface XinshengApp {
   bot: Bot;
   inbound: InboundStore;
   outbox: OutboxDispatcher;
+  /** Runs due steps of immediate-report escalations (PRODUCT.md §4). */
+  escalations: EscalationWorker;
   adapters: PlatformAdapter[];
   koa: Koa;
   /** Runs pending migrations. */
@@ -55,7 +64,7 @@ export interface XinshengApp {
 }
 
 /** The bot's modules, in the order their commands appear in 帮助. */
-export const botModules: BotModule[] = [insightModule, orgModule];
+export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, orgModule];
 
 /** The composition root: the one place that builds objects. Connects to the database, serves nothing yet. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
@@ -82,9 +91,32 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
+    syncDirectories: () => app.syncDirectories(),
+    notifyLater: async (personIds, content) => {
+      await transact(async (em) => {
+        for (const person of await em.findBy(PersonEntity, { id: In(personIds) })) {
+          await enqueueOutbound(em, cipher, { platform: services.platformFor(person), recipients: [{ kind: 'user', userId: person.id }], content }, now());
+        }
+      });
+      outbox.kick();
+    },
+    now,
   };
   const bot = createBot(services, botModules);
-  const outbox = createOutboxDispatcher({ dataSource, cipher, log, adapters, instanceId: config.instanceId, now });
+  const outbox = createOutboxDispatcher({
+    dataSource,
+    transact,
+    cipher,
+    log,
+    adapters,
+    instanceId: config.instanceId,
+    now,
+    maxAttempts: config.outbox.maxAttempts,
+    leaseMs: config.outbox.leaseMs,
+    onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
+    onSent: (rows) => escalations.recordDeliveries(rows),
+  });
+  const escalations = createEscalationWorker({ dataSource, transact, services, steps: config.escalation.steps, log, now, afterCommit: () => outbox.kick() });
   const inbound = createInboundStore({
     dataSource,
     transact,
@@ -93,7 +125,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     instanceId: config.instanceId,
     now,
     handler: (em, event) => bot.handle(em, event),
-    afterCommit: () => outbox.kick(),
+    afterCommit: () => {
+      outbox.kick();
+      escalations.kick();
+    },
+    onGiveUp: async (event) => {
+      const to = event.conversation.kind === 'group' ? { kind: 'group' as const, groupId: event.conversation.id } : { kind: 'user' as const, userId: event.senderId };
+      const text = '抱歉，处理您的消息时出错，未能完成。请稍后重试；如多次失败，请联系机关党委。';
+      await transact((em) => enqueueOutbound(em, cipher, { platform: event.platform, recipients: [to], content: { kind: 'text', text }, eventId: event.id }, now()));
+      outbox.kick();
+    },
   });
 
   const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
@@ -112,6 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bot,
     inbound,
     outbox,
+    escalations,
     adapters,
     koa,
     async migrate() {
@@ -129,6 +171,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       for (const adapter of adapters) await adapter.start(inbound);
       inbound.start();
       outbox.start();
+      escalations.start();
       void inbound.recover();
       jobs = scheduleJobs(app);
       const port = (server.address() as AddressInfo).port;
@@ -142,21 +185,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       server = null;
       for (const adapter of adapters) await adapter.stop();
       await inbound.stop();
+      await escalations.stop();
       await outbox.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
     async syncDirectories() {
-      const results: string[] = [];
-      for (const directory of services.directories()) {
-        const snapshot = await directory.fetch();
-        const summary = await transact(async (em) => {
-          const s = await applyOrgSnapshot(em, snapshot, { platform: directory.platform, deactivateMissingFrom: directory.platform, now: now() });
-          await appendLedger(em, { kind: 'org.synced', subjectType: 'platform', subjectId: directory.platform, data: { ...s } }, now());
-          return s;
-        });
-        results.push(`${directory.platform}: ${summary.departments} departments, ${summary.people} people (${summary.created} new, ${summary.deactivated} left)`);
-      }
-      return results;
+      return (await syncDirectories(services.directories(), transact, now)).map(describeSync);
     },
   };
   return app;

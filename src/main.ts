@@ -2,6 +2,7 @@ import { loadConfig, type Config } from './config/load-config';
 import { createApp, type XinshengApp } from './app';
 import { ConfigError } from './core/errors';
 import { verifyLedger } from './modules/ledger/ledger';
+import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
 
@@ -12,7 +13,9 @@ const USAGE = `Usage: xinsheng <command>
   org sync                   read departments and people from the connected WeCom/DingTalk directory
   role USER ROLE             grant office | deputy | secretary (机关党委 | 分管领导 | 书记); -ROLE revokes
   chat --as USER [--url URL] chat with a running server through the console platform
-  ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry`;
+  ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
+  ledger export --from DATE --to DATE FILE.xlsx
+                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -56,6 +59,12 @@ async function run(argv: string[]): Promise<number> {
         const verdict = await verifyLedger(app.dataSource);
         console.log(verdict.ok ? `Ledger intact: ${verdict.entries} entries.` : `LEDGER BROKEN at entry ${verdict.entryId}: ${verdict.problem}`);
         return verdict.ok ? 0 : 2;
+      }
+      case 'ledger export': {
+        const request = parseExportArgs(rest);
+        const { entries } = await exportLedger(app.dataSource, request, { timeZone: app.config.timeZone, now: Date.now(), transact: app.transact });
+        console.log(`Wrote ${entries} ledger entries (${request.from} to ${request.to}) to ${request.file}.`);
+        return 0;
       }
       default:
         if (command === 'role' && sub && rest[0]) {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { ConfigError } from '../core/errors';
 import { EnvSchema, type Env } from './schema';
+import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
 
@@ -32,7 +33,9 @@ export interface Config {
   dataKey?: Buffer;
   timeZone: string;
   logLevel: Env['LOG_LEVEL'];
-  escalation: { ackTimeoutMs: number };
+  escalation: { ackTimeoutMs: number; steps: EscalationStep[] };
+  /** Dead letter after maxAttempts; a claimed row is reserved for leaseMs (another instance takes it over after). */
+  outbox: { maxAttempts: number; leaseMs: number };
   minGroupSize: number;
   console: boolean;
   instanceId: string;
@@ -57,6 +60,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     problems.push('WECOM_CORP_ID / DINGTALK_CLIENT_ID: NODE_ENV=production needs WeCom or DingTalk configured');
   }
   if (production && !env.DATA_KEY) problems.push('DATA_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
+  const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
+  if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS: ${escalationSteps.problem}`);
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
 
   return {
@@ -67,7 +72,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     dataKey: env.DATA_KEY ? Buffer.from(env.DATA_KEY, 'base64') : undefined,
     timeZone: env.TZ,
     logLevel: env.LOG_LEVEL,
-    escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT },
+    escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT, steps: 'steps' in escalationSteps ? escalationSteps.steps : [] },
+    outbox: { maxAttempts: env.OUTBOX_MAX_ATTEMPTS, leaseMs: env.OUTBOX_LEASE },
     minGroupSize: env.MIN_GROUP_SIZE,
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,

@@ -38,6 +38,10 @@ export const EnvSchema = z.object({
   TZ: z.string().default('Asia/Shanghai'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ESCALATION_ACK_TIMEOUT: duration('15m'),
+  /** Escalation chain, e.g. `secretary,office | secretary,deputy | office-notice` (see src/modules/escalation/escalation-steps.ts). */
+  ESCALATION_STEPS: z.string().optional(),
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  OUTBOX_LEASE: duration('60s'),
   MIN_GROUP_SIZE: z.coerce.number().int().min(1).default(5),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),

@@ -1,11 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { CardDeliveryEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
+import { createTransact, type Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from '../platforms/platform-adapter';
+
+/*
+ * The transactional outbox (PRODUCT.md §5 "nothing is lost").
+ *
+ * Writing: enqueueOutbound / enqueueCardUpdates insert rows in the caller's transaction, so a
+ * message exists exactly when the change that caused it committed.
+ *
+ * Sending: the dispatcher claims due rows with a conditional UPDATE that sets a lease (owner token
+ * + expiry); of several instances on one database only one UPDATE matches a row, so a row is sent
+ * by one instance at a time. It then calls the platform and marks the row sent. Crash windows:
+ *  - killed after commit, before or during the claim/send: the row is still `pending`; it is sent
+ *    after restart (at once when the instance restarts with the same INSTANCE_ID, since it
+ *    releases its own old leases; by another instance once the lease, OUTBOX_LEASE, expires);
+ *  - killed after the platform accepted the message but before the row was marked sent: the row
+ *    is sent again after restart. This duplicate window is the time between the platform's answer
+ *    and the `sent` UPDATE (one local write, milliseconds), for the calls in flight (at most
+ *    `concurrency`): each row is settled as soon as its own call returns, never at the end of a batch.
+ *  - a call that outlasts the lease (renewed before each call; 60 s by default) could see its row
+ *    taken over and sent again by another instance: the lease must stay well above the longest
+ *    platform call including an adapter's own retries (WeCom: 3 × 10 s timeouts).
+ * Within an instance one recipient's rows are sent in id order (never two calls to one recipient at
+ * once). Each platform is paced at its adapter's sendRateLimitPerSecond. Failures retry with
+ * exponential backoff and jitter up to maxAttempts, then become `dead` and onDeadLetter tells a
+ * person; a rate-limit answer pauses the platform and is not counted as an attempt.
+ */
 
 export interface OutboundDraft {
   platform: PlatformName;
@@ -79,14 +105,33 @@ export interface DispatcherOptions {
   log: Logger;
   adapters: PlatformAdapter[];
   instanceId: string;
+  /**
+   * The app's transaction runner. On SQLite every statement shares one connection, so the
+   * dispatcher's reads and writes must queue behind other transactions rather than run inside them.
+   */
+  transact?: Transact;
   now?: () => number;
-  /** How long a claimed row stays reserved for this instance; longer than any platform call. */
+  /** How long a claimed row stays reserved for this instance; renewed while a round runs. */
   leaseMs?: number;
   maxAttempts?: number;
   pollIntervalMs?: number;
   batchSize?: number;
+  /** Platform calls in flight at once (each platform is still paced by its rate limit); default 8. */
+  concurrency?: number;
+  /** Pause after a platform answered "too many requests". */
+  rateLimitPauseMs?: number;
+  random?: () => number;
   /** Called once when a message is given up on (dead letter). */
   onDeadLetter?: (row: OutboundMessageRow) => Promise<void>;
+  /** Called after rows were marked sent (the platform accepted them). */
+  onSent?: (rows: OutboundMessageRow[]) => Promise<void>;
+}
+
+export interface OutboxBacklog {
+  pending: number;
+  /** Age of the oldest message not yet delivered. */
+  oldestAgeMs: number | null;
+  dead: number;
 }
 
 export interface OutboxDispatcher {
@@ -96,7 +141,7 @@ export interface OutboxDispatcher {
   kick(): void;
   /** One delivery round; resolves when the claimed rows are settled. Returns how many rows it handled. */
   runOnce(): Promise<number>;
-  backlog(): Promise<{ pending: number; oldestAgeMs: number | null; dead: number }>;
+  backlog(): Promise<OutboxBacklog>;
 }
 
 export function backoffMs(attempts: number, random: () => number = Math.random): number {
@@ -104,133 +149,341 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
   return Math.round(base / 2 + random() * (base / 2));
 }
 
+/** A platform's "slow down" answer: HTTP 429, WeCom 45009, DingTalk's QPS-limit error codes. */
+export function isRateLimitAnswer(error: unknown): boolean {
+  if (!(error instanceof PlatformApiError)) return false;
+  const { status, errcode } = error.details;
+  return status === 429 || errcode === 45009 || (typeof errcode === 'string' && /qps|throttl|ratelimit|flowcontrol/i.test(errcode));
+}
+
+/**
+ * Paces calls to one platform so that it never sees more than `rate` calls in any rolling second
+ * (with a 2% margin for the calls' transit jitter), the way platforms count QPS limits; calls are
+ * also spread out (at least 70% of an interval apart) rather than sent in bursts, and the 30% of
+ * slack lets a call delayed by a late timer be caught up, so the rate does not sag. `pause` holds
+ * every call after a 429.
+ */
+export interface Pacer {
+  take(): Promise<void>;
+  pause(ms: number): void;
+}
+
+const WINDOW_MARGIN = 1.02;
+
+export function createPacer(
+  ratePerSecond: number | undefined,
+  clock: () => number = Date.now,
+  sleep: (ms: number) => Promise<unknown> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Pacer {
+  const limited = Boolean(ratePerSecond && ratePerSecond > 0);
+  const perWindow = limited ? Math.max(1, Math.floor(ratePerSecond!)) : 0;
+  const windowMs = limited ? ((perWindow * 1000) / ratePerSecond!) * WINDOW_MARGIN : 0;
+  const spacing = limited ? 700 / ratePerSecond! : 0;
+  const grants: number[] = [];
+  let pausedUntil = 0;
+  return {
+    async take() {
+      // Every waiter re-checks after waking: lanes woken together take turns, never a burst.
+      for (;;) {
+        const at = clock();
+        const windowOpen = !limited || grants.length < perWindow ? 0 : grants[grants.length - perWindow] + windowMs;
+        const spaced = grants.length ? grants[grants.length - 1] + spacing : 0;
+        const due = Math.max(pausedUntil, windowOpen, spaced);
+        if (at >= due) {
+          if (limited) grants.push(at);
+          if (grants.length > perWindow) grants.shift();
+          return;
+        }
+        await sleep(Math.max(1, due - at));
+      }
+    },
+    pause(ms) {
+      pausedUntil = Math.max(pausedUntil, clock() + ms);
+    },
+  };
+}
+
 export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispatcher {
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 8;
   const batchSize = options.batchSize ?? 100;
+  const concurrency = options.concurrency ?? 8;
+  const rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
+  const transact = options.transact ?? createTransact(options.dataSource);
   const adapters = new Map(options.adapters.map((a) => [a.name as string, a]));
-  const repo = options.dataSource.getRepository(OutboundMessageEntity);
+  // Pacing uses the real clock: it sleeps, and an injected test clock does not advance by itself.
+  const pacers = new Map(options.adapters.map((a) => [a.name as string, createPacer(a.sendRateLimitPerSecond)]));
+  // Lease owners are `<instanceId>/<boot>-<round>`: unique per round, and recognisable as ours after a restart.
+  const ownerPrefix = `${options.instanceId.slice(0, 90)}/`;
+  const boot = randomUUID().slice(0, 8);
+  let roundNumber = 0;
+  const hooks = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
   let again = false;
   let stopped = true;
 
-  async function claimDueRows(): Promise<OutboundMessageRow[]> {
-    const at = now();
-    const candidates = await repo
-      .createQueryBuilder('m')
-      .select(['m.id'])
-      .where('m.status = :status', { status: 'pending' })
-      .andWhere('m.next_attempt_at <= :at', { at })
-      .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
-      .orderBy('m.id', 'ASC')
-      .take(batchSize)
-      .getMany();
-    const claimed: number[] = [];
-    for (const { id } of candidates) {
-      // The conditional UPDATE is the claim: of several instances, only one sees affected = 1.
-      const result = await repo
+  interface Round {
+    token: string;
+    leaseUntil: number;
+  }
+
+  async function claimDueRows(round: Round): Promise<OutboundMessageRow[]> {
+    return transact(async (em) => {
+      const at = now();
+      const candidates = await em
+        .getRepository(OutboundMessageEntity)
+        .createQueryBuilder('m')
+        .select(['m.id'])
+        .where('m.status = :status', { status: 'pending' })
+        .andWhere('m.next_attempt_at <= :at', { at })
+        .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
+        .orderBy('m.id', 'ASC')
+        .take(batchSize)
+        .getMany();
+      if (candidates.length === 0) return [];
+      // The conditional UPDATE is the claim: a row another instance leased in the meantime no longer matches.
+      round.leaseUntil = at + leaseMs;
+      await em
         .createQueryBuilder()
-        .update()
-        .set({ leaseOwner: options.instanceId, leaseUntil: at + leaseMs })
-        .where('id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :at)', { id, status: 'pending', at })
+        .update(OutboundMessageEntity)
+        .set({ leaseOwner: round.token, leaseUntil: round.leaseUntil })
+        .where('id IN (:...ids) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
+          ids: candidates.map((c) => c.id),
+          status: 'pending',
+          at,
+        })
         .execute();
-      if (result.affected) claimed.push(id);
+      return em.getRepository(OutboundMessageEntity).find({ where: { leaseOwner: round.token, status: 'pending' }, order: { id: 'ASC' } });
+    });
+  }
+
+  /**
+   * Keeps the round's rows reserved while a slow round (rate limits, slow platform) goes on: before
+   * each call the lease is renewed once a tenth of it has passed, so a call always starts with at
+   * least 90% of the lease ahead of it.
+   */
+  async function renewLeaseIfNeeded(round: Round): Promise<void> {
+    if (round.leaseUntil - now() > leaseMs * 0.9) return;
+    const until = now() + leaseMs;
+    await transact((em) => em.update(OutboundMessageEntity, { leaseOwner: round.token, status: 'pending' }, { leaseUntil: until }));
+    round.leaseUntil = until;
+  }
+
+  async function settle(round: Round, row: OutboundMessageRow, patch: Partial<OutboundMessageRow>): Promise<void> {
+    await transact((em) => em.update(OutboundMessageEntity, { id: row.id, leaseOwner: round.token }, { leaseOwner: null, leaseUntil: null, ...patch }));
+  }
+
+  async function markSent(round: Round, rows: OutboundMessageRow[]): Promise<void> {
+    const at = now();
+    for (const row of rows) await settle(round, row, { status: 'sent', sentAt: at, attempts: row.attempts + 1, lastError: null });
+    if (options.onSent && rows.length) {
+      // Bookkeeping after the fact (e.g. an escalation's 'delivered' step): it does not hold up the next send.
+      const hook = options.onSent(rows.map((r) => ({ ...r, status: 'sent' as const, sentAt: at }))).catch((error) =>
+        options.log.error({ err: error }, 'outbox onSent hook failed'),
+      );
+      hooks.add(hook);
+      void hook.finally(() => hooks.delete(hook));
     }
-    return claimed.length ? repo.findBy({ id: In(claimed) }) : [];
   }
 
-  async function settle(row: OutboundMessageRow, patch: Partial<OutboundMessageRow>): Promise<void> {
-    await repo.update({ id: row.id, leaseOwner: options.instanceId }, { leaseOwner: null, leaseUntil: null, ...patch });
-  }
-
-  async function fail(rows: OutboundMessageRow[], error: unknown): Promise<void> {
-    const retryable = error instanceof PlatformApiError ? error.details.retryable : true;
+  async function fail(round: Round, rows: OutboundMessageRow[], error: unknown): Promise<void> {
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 500);
+    if (isRateLimitAnswer(error)) {
+      // The platform asked us to slow down: hold the platform and try again soon, without counting an attempt.
+      pacers.get(rows[0].platform)?.pause(rateLimitPauseMs);
+      for (const row of rows) await settle(round, row, { lastError: message, nextAttemptAt: now() + rateLimitPauseMs + Math.round(random() * rateLimitPauseMs) });
+      options.log.warn({ platform: rows[0].platform, count: rows.length }, 'platform rate limit answer, pausing');
+      return;
+    }
+    const retryable = error instanceof PlatformApiError ? error.details.retryable : true;
     for (const row of rows) {
       const attempts = row.attempts + 1;
       const dead = !retryable || attempts >= maxAttempts;
-      await settle(row, { attempts, lastError: message, status: dead ? 'dead' : 'pending', nextAttemptAt: now() + backoffMs(attempts) });
+      await settle(round, row, { attempts, lastError: message, status: dead ? 'dead' : 'pending', nextAttemptAt: now() + backoffMs(attempts, random) });
       if (dead) {
         options.log.error({ outboundId: row.id, platform: row.platform, attempts, err: message }, 'outbound message given up (dead letter)');
-        await options.onDeadLetter?.({ ...row, attempts, lastError: message, status: 'dead' });
+        await options.onDeadLetter?.({ ...row, attempts, lastError: message, status: 'dead' }).catch((hookError) =>
+          options.log.error({ err: hookError, outboundId: row.id }, 'dead-letter alert failed'),
+        );
       } else {
         options.log.warn({ outboundId: row.id, platform: row.platform, attempts, err: message }, 'outbound delivery failed, will retry');
       }
     }
   }
 
-  async function recordOutcome(rows: OutboundMessageRow[], outcome: DeliveryOutcome): Promise<void> {
+  async function recordOutcome(round: Round, rows: OutboundMessageRow[], outcome: DeliveryOutcome): Promise<void> {
     const retryLater = new Set((outcome.retryLater ?? []).map(recipientKey));
     const invalid = new Set((outcome.invalid ?? []).map(recipientKey));
+    const delivered: OutboundMessageRow[] = [];
     for (const row of rows) {
       if (invalid.has(row.recipient)) {
         options.log.warn({ outboundId: row.id, platform: row.platform }, 'recipient unknown to the platform');
-        await settle(row, { status: 'invalid', lastError: 'recipient unknown to the platform' });
+        await settle(round, row, { status: 'invalid', lastError: 'recipient unknown to the platform' });
       } else if (retryLater.has(row.recipient)) {
-        await settle(row, { nextAttemptAt: now() + 60_000, lastError: 'throttled for this recipient' });
+        await settle(round, row, { nextAttemptAt: now() + 60_000, lastError: 'throttled for this recipient' });
       } else {
         const ref = outcome.cardRefs?.[row.recipient];
         if (row.kind === 'send' && row.cardId && ref) {
-          await options.dataSource
-            .getRepository(CardDeliveryEntity)
-            .insert({ cardId: row.cardId, platform: row.platform, recipient: row.recipient, ref, createdAt: now() });
+          await transact((em) => em.insert(CardDeliveryEntity, { cardId: row.cardId!, platform: row.platform, recipient: row.recipient, ref, createdAt: now() }));
         }
-        await settle(row, { status: 'sent', sentAt: now(), attempts: row.attempts + 1, lastError: null });
+        delivered.push(row);
       }
     }
+    await markSent(round, delivered);
   }
 
-  async function deliverGroup(rows: OutboundMessageRow[]): Promise<void> {
+  async function deliverGroup(round: Round, rows: OutboundMessageRow[]): Promise<void> {
     const adapter = adapters.get(rows[0].platform);
     if (!adapter) {
-      await fail(rows, new PlatformApiError(rows[0].platform, `platform ${rows[0].platform} is not configured`, { retryable: true }));
+      await fail(round, rows, new PlatformApiError(rows[0].platform, `platform ${rows[0].platform} is not configured`, { retryable: true }));
       return;
     }
     try {
       const content = JSON.parse(options.cipher.decrypt(rows[0].contentEnc)) as OutboundContent;
       if (rows[0].kind === 'card_update') {
-        await updateCardCopies(adapter, rows, content);
+        await updateCardCopies(round, adapter, rows, content);
       } else {
-        await recordOutcome(rows, await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content }));
+        await renewLeaseIfNeeded(round);
+        await pacers.get(adapter.name)!.take();
+        const outcome = await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content });
+        await recordOutcome(round, rows, outcome);
       }
     } catch (error) {
-      await fail(rows, error);
+      await fail(round, rows, error);
     }
   }
 
-  async function updateCardCopies(adapter: PlatformAdapter, rows: OutboundMessageRow[], content: OutboundContent): Promise<void> {
+  async function updateCardCopies(round: Round, adapter: PlatformAdapter, rows: OutboundMessageRow[], content: OutboundContent): Promise<void> {
     if (content.kind !== 'card' || !adapter.updateCard) {
-      for (const row of rows) await settle(row, { status: 'sent', sentAt: now() });
+      for (const row of rows) await settle(round, row, { status: 'sent', sentAt: now() });
       return;
     }
     for (const row of rows) {
-      const delivery = await options.dataSource
-        .getRepository(CardDeliveryEntity)
-        .findOne({ where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { id: 'DESC' } });
+      const delivery = await transact((em) =>
+        em.findOne(CardDeliveryEntity, { where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { id: 'DESC' } }),
+      );
       if (!delivery) {
-        await settle(row, { status: 'sent', sentAt: now(), lastError: 'no delivered copy to update' });
+        await settle(round, row, { status: 'sent', sentAt: now(), lastError: 'no delivered copy to update' });
         continue;
       }
       try {
+        await renewLeaseIfNeeded(round);
+        await pacers.get(adapter.name)!.take();
         await adapter.updateCard(parseRecipientKey(row.recipient), delivery.ref, content.card);
-        await settle(row, { status: 'sent', sentAt: now(), attempts: row.attempts + 1 });
+        await settle(round, row, { status: 'sent', sentAt: now(), attempts: row.attempts + 1, lastError: null });
       } catch (error) {
-        await fail([row], error);
+        await fail(round, [row], error);
       }
     }
   }
 
-  async function round(): Promise<number> {
-    const rows = await claimDueRows();
+  /** A message to several recipients is one platform call: its rows travel together. */
+  interface Work {
+    round: Round;
+    rows: OutboundMessageRow[];
+  }
+
+  function groupsOf(round: Round, rows: OutboundMessageRow[]): Work[] {
     const groups = new Map<string, OutboundMessageRow[]>();
     for (const row of rows) {
       const key = `${row.groupId} ${row.kind}`;
       groups.set(key, [...(groups.get(key) ?? []), row]);
     }
-    for (const group of groups.values()) await deliverGroup(group);
-    return rows.length;
+    return [...groups.values()].map((group) => ({ round, rows: group }));
+  }
+
+  /**
+   * The first waiting call none of whose recipients has an earlier call waiting or in flight: one
+   * person's messages keep their order while the workers stay busy.
+   */
+  function nextWork(queue: Work[], busy: Set<string>): Work | null {
+    const blocked = new Set(busy);
+    for (let i = 0; i < queue.length; i++) {
+      const recipients = queue[i].rows.map((r) => r.recipient);
+      if (recipients.every((r) => !blocked.has(r))) return queue.splice(i, 1)[0];
+      for (const recipient of recipients) blocked.add(recipient);
+    }
+    return null;
+  }
+
+  /**
+   * One delivery round: claims a batch, and `concurrency` workers send it. While a full batch was
+   * claimed (more is waiting), the next batch is claimed as the queue runs low, so the platform's
+   * rate is used without a pause between batches. Resolves when every claimed row is settled.
+   */
+  async function round(): Promise<number> {
+    const queue: Work[] = [];
+    const busy = new Set<string>();
+    let handled = 0;
+    let exhausted = false;
+    let claiming: Promise<void> | null = null;
+    let wake: () => void = () => undefined;
+    let changed = new Promise<void>((resolve) => (wake = resolve));
+    const signal = () => {
+      wake();
+      changed = new Promise<void>((resolve) => (wake = resolve));
+    };
+
+    function claimMore(): Promise<void> {
+      claiming ??= (async () => {
+        const current: Round = { token: `${ownerPrefix}${boot}-${++roundNumber}`, leaseUntil: 0 };
+        try {
+          const rows = await claimDueRows(current);
+          handled += rows.length;
+          queue.push(...groupsOf(current, rows));
+          if (rows.length < batchSize || stopped) exhausted = true;
+        } catch (error) {
+          exhausted = true;
+          options.log.error({ err: error }, 'claiming outbound messages failed');
+        } finally {
+          claiming = null;
+          signal();
+        }
+      })();
+      return claiming;
+    }
+
+    async function worker(): Promise<void> {
+      for (;;) {
+        if (!exhausted && queue.length < concurrency) void claimMore();
+        const work = nextWork(queue, busy);
+        if (work) {
+          const recipients = work.rows.map((r) => r.recipient);
+          for (const recipient of recipients) busy.add(recipient);
+          try {
+            await deliverGroup(work.round, work.rows);
+          } finally {
+            for (const recipient of recipients) busy.delete(recipient);
+            signal();
+          }
+        } else if (queue.length === 0 && exhausted && !claiming) {
+          return;
+        } else {
+          await changed;
+        }
+      }
+    }
+
+    await claimMore();
+    await Promise.all(Array.from({ length: concurrency }, () => worker()));
+    await Promise.allSettled([...hooks]);
+    return handled;
+  }
+
+  /** Rows this instance had claimed before it was restarted (same INSTANCE_ID) can be sent at once. */
+  async function releaseOwnLeases(): Promise<void> {
+    await transact((em) =>
+      em
+        .createQueryBuilder()
+        .update(OutboundMessageEntity)
+        .set({ leaseOwner: null, leaseUntil: null })
+        .where('status = :status AND SUBSTR(lease_owner, 1, :length) = :prefix', { status: 'pending', length: ownerPrefix.length, prefix: ownerPrefix })
+        .andWhere('SUBSTR(lease_owner, 1, :mineLength) <> :mine', { mineLength: ownerPrefix.length + boot.length + 1, mine: `${ownerPrefix}${boot}-` })
+        .execute(),
+    );
   }
 
   function runOnce(): Promise<number> {
@@ -258,23 +511,30 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       stopped = false;
       timer = setInterval(() => void runOnce(), options.pollIntervalMs ?? 1000);
       timer.unref();
-      void runOnce();
+      void releaseOwnLeases()
+        .catch((error) => options.log.error({ err: error }, 'releasing leases of a previous run failed'))
+        .then(() => runOnce());
     },
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      await running;
+      while (running) await running;
+      await Promise.allSettled([...hooks]);
     },
     kick() {
       if (!stopped) void runOnce();
     },
     runOnce,
-    async backlog() {
-      const pending = await repo.count({ where: { status: 'pending' } });
-      const oldest = await repo.findOne({ where: { status: 'pending' }, order: { id: 'ASC' } });
-      const dead = await repo.count({ where: { status: 'dead' } });
-      return { pending, oldestAgeMs: oldest ? now() - oldest.createdAt : null, dead };
+    backlog() {
+      return transact(async (em) => {
+        const messages = em.getRepository(OutboundMessageEntity);
+        const pending = await messages.count({ where: { status: 'pending' } });
+        const oldest = await messages.findOne({ where: { status: 'pending' }, order: { id: 'ASC' } });
+        const dead = await messages.count({ where: { status: 'dead' } });
+        return { pending, oldestAgeMs: oldest ? Math.max(0, now() - oldest.createdAt) : null, dead };
+      });
     },
   };
 }
+

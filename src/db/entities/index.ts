@@ -2,6 +2,9 @@ import { DepartmentEntity, PersonDepartmentEntity, PersonEntity, RoleGrantEntity
 import { CounterEntity, InsightEntity } from './insight.entity';
 import { CardDeliveryEntity, CardEntity, InboundEventEntity, OutboundMessageEntity } from './messaging.entity';
 import { LedgerEntryEntity } from './ledger.entity';
+import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
+import { InsightActionEntity } from './case.entity';
+import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
 
 /** Every entity, listed explicitly (no globs). */
 export const entities = [
@@ -16,4 +19,9 @@ export const entities = [
   CardEntity,
   CardDeliveryEntity,
   LedgerEntryEntity,
+  EscalationEntity,
+  EscalationEventEntity,
+  InsightActionEntity,
+  SuggestionEntity,
+  SealedReplyEntity,
 ];

@@ -1,0 +1,72 @@
+import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
+import { importSampleOrg } from '../helpers/org-fixture';
+import { enqueueOutbound } from '../../src/core/outbox';
+import { OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
+import { EscalationEntity, EscalationEventEntity } from '../../src/db/entities/escalation.entity';
+import { waitFor } from '../escalation/support';
+import { startInstance, startPlatformServer, type ChildInstance } from './child-instance';
+
+jest.setTimeout(90_000);
+
+/** Two server processes on one database (MariaDB when TEST_MYSQL_URL is set) share the work and never send twice. */
+describe.each(testDatabases())('two instances on one database (%s)', (database) => {
+  let t: TestApp;
+  let platform: Awaited<ReturnType<typeof startPlatformServer>>;
+  let instances: ChildInstance[] = [];
+
+  beforeEach(async () => {
+    t = await startTestApp({ database });
+    await importSampleOrg(t);
+    platform = await startPlatformServer({ latencyMs: 80 });
+  });
+  afterEach(async () => {
+    for (const child of instances) await child.stop();
+    instances = [];
+    await platform.close();
+    await t.stop();
+  });
+
+  async function startBoth(env: Record<string, string> = {}): Promise<ChildInstance[]> {
+    instances = await Promise.all(
+      ['node-x', 'node-y'].map((id) => startInstance({ ...t.env, INSTANCE_ID: id, FAKE_PLATFORM_URL: platform.url, ESCALATION_ACK_TIMEOUT: '1h', ...env })),
+    );
+    return instances;
+  }
+
+  const outbound = () => t.app.dataSource.getRepository(OutboundMessageEntity).find({ where: { platform: 'wecom' } });
+
+  // The platform answers in 80 ms, so one instance alone would need seconds: long enough for the
+  // other's once-a-second poll to find unclaimed messages and take its share.
+  it('delivers 300 queued messages exactly once between them', async () => {
+    await startBoth();
+    const total = 300;
+    for (let batch = 0; batch < total; batch += 50) {
+      await t.app.transact(async (em) => {
+        for (let i = batch; i < batch + 50; i++) {
+          await enqueueOutbound(em, t.app.cipher, { platform: 'wecom', recipients: [{ kind: 'user', userId: `u${i % 40}` }], content: { kind: 'text', text: `message ${i}` } }, Date.now());
+        }
+      });
+    }
+    await waitFor('every message to be marked sent', async () => (await outbound()).every((r) => r.status === 'sent'), 60_000);
+    const texts = platform.deliveries.map((d) => (d.content.kind === 'text' ? d.content.text : ''));
+    expect(texts).toHaveLength(total);
+    expect(new Set(texts).size).toBe(total);
+    const byInstance = new Map<string, number>();
+    for (const d of platform.deliveries) byInstance.set(d.instance, (byInstance.get(d.instance) ?? 0) + 1);
+    expect([...byInstance.keys()].sort()).toEqual(['node-x', 'node-y']);
+  });
+
+  it('runs each escalation step once though both instances watch the timers', async () => {
+    const [x] = await startBoth({ ESCALATION_ACK_TIMEOUT: '2s' });
+    await x.say('zhangsan', '即时 有同志扬言要到上级机关集体上访');
+    const escalations = t.app.dataSource.getRepository(EscalationEntity);
+    await waitFor('the chain to end', async () => (await escalations.find())[0]?.state === 'exhausted', 60_000);
+    await waitFor('every message to be marked sent', async () => (await outbound()).every((r) => r.status === 'sent'));
+    const events = await t.app.dataSource.getRepository(EscalationEventEntity).find({ order: { id: 'ASC' } });
+    expect(events.filter((e) => e.kind === 'escalated').map((e) => e.step)).toEqual([1, 2]);
+    expect(events.filter((e) => e.kind === 'delivered')).toHaveLength(4);
+    expect(platform.to('wang')).toHaveLength(2);
+    expect(platform.to('zhao')).toHaveLength(1);
+    expect(platform.to('liu')).toHaveLength(2);
+  });
+});
