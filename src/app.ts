@@ -172,7 +172,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       inbound.start();
       outbox.start();
       escalations.start();
-      void inbound.recover();
       jobs = scheduleJobs(app);
       const port = (server.address() as AddressInfo).port;
       log.info({ port, platforms: adapters.map((a) => a.name), console: config.console }, 'xinsheng is serving');
