@@ -35,8 +35,10 @@ export function createHttpServer(deps: HttpServerDeps): Koa {
       ctx.status = status;
       // Signature failures get no detail; 5xx details stay in the log.
       ctx.body = { error: status === 401 ? 'unauthorized' : status >= 500 ? 'internal error' : (err.message ?? 'bad request') };
+      // An oversized body is not read to its end: close the connection after answering.
+      if (status === 413) ctx.set('Connection', 'close');
       if (status >= 500) deps.log.error({ err: error, path: ctx.path }, 'request failed');
-      else deps.log.info({ path: ctx.path, status, code: (error as BotError).code }, 'request refused');
+      else deps.log.warn({ method: ctx.method, path: ctx.path, status, reason: err.message }, 'request refused');
     }
   });
 

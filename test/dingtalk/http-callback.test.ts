@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Koa from 'koa';
+import { createHttpServer } from '../../src/http/create-http-server';
 import request from 'supertest';
 import { createLogger } from '../../src/lib/logger';
 import { createDingtalkAdapter } from '../../src/platforms/dingtalk/dingtalk-adapter';
@@ -21,8 +21,7 @@ describe('DingTalk HTTP mode: POST /dingtalk/callback', () => {
     sink = new FakeSink();
     adapter = createDingtalkAdapter({ config: dingtalkConfig({ mode: 'http' }), log: createLogger('silent'), now: () => NOW });
     await adapter.start(sink);
-    const koa = new Koa();
-    koa.use(adapter.routes!().routes());
+    const koa = createHttpServer({ log: createLogger('silent'), routers: [adapter.routes!()], readiness: async () => ({ ready: true, checks: {} }) });
     agent = request(koa.callback());
   });
 
@@ -53,7 +52,7 @@ describe('DingTalk HTTP mode: POST /dingtalk/callback', () => {
     const res = await post(robotMessagePayload(), signed(NOW, 'not-the-secret'));
 
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ errcode: 401, errmsg: 'invalid signature' });
+    expect(res.body).toEqual({ error: 'unauthorized' });
     expect(sink.events).toHaveLength(0);
   });
 

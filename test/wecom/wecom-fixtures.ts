@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
-import Koa from 'koa';
+import type Koa from 'koa';
+import { createHttpServer } from '../../src/http/create-http-server';
 import type { BotEvent } from '../../src/core/events';
 import { createLogger } from '../../src/lib/logger';
 import type { InboundSink } from '../../src/platforms/platform-adapter';
@@ -88,10 +89,9 @@ export class FakeSink implements InboundSink {
 
 export const silentLog = createLogger('silent');
 
+/** The router behind the app's own HTTP server (its error handler turns refusals into 401/400/413). */
 export function koaWith(router: Router): Koa {
-  const app = new Koa();
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
+  return createHttpServer({ log: silentLog, routers: [router], readiness: async () => ({ ready: true, checks: {} }) });
 }
 
 export const wecomConfig = (vector: typeof VECTOR_A | typeof VECTOR_B, apiBase = 'https://qyapi.test') => ({

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import { PayloadError, SignatureError } from '../../core/errors';
-import { BodyTooLargeError, readRawBody } from '../../http/raw-body';
+import { PayloadError } from '../../core/errors';
+import { readRawBody } from '../../http/raw-body';
 import type { Logger } from '../../lib/logger';
 import type { InboundSink } from '../platform-adapter';
 import { verifyCallbackSignature } from './dingtalk-signature';
@@ -28,22 +27,20 @@ export function createCallbackRouter(deps: CallbackDeps): Router {
   const now = deps.now ?? Date.now;
   const router = new Router();
 
-  router.post(CALLBACK_PATH, (ctx) =>
-    refuseBadInput(ctx, deps.log, async () => {
-      verifyCallbackSignature({ timestamp: ctx.get('timestamp'), sign: ctx.get('sign') }, deps.appSecret, now());
-      const sink = deps.sink();
-      if (!sink) {
-        ctx.status = 503;
-        return;
-      }
-      const raw = await readRawBody(ctx, MAX_CALLBACK_BODY_BYTES);
-      const event = robotMessageToEvent(parseRobotMessage(parseJson(raw)), now());
-      const fresh = await sink.accept(event);
-      deps.log.debug({ eventId: event.id, type: event.type, duplicate: !fresh }, 'dingtalk callback recorded');
-      ctx.status = 200;
-      ctx.body = {};
-    }),
-  );
+  router.post(CALLBACK_PATH, async (ctx) => {
+    verifyCallbackSignature({ timestamp: ctx.get('timestamp'), sign: ctx.get('sign') }, deps.appSecret, now());
+    const sink = deps.sink();
+    if (!sink) {
+      ctx.status = 503;
+      return;
+    }
+    const raw = await readRawBody(ctx, MAX_CALLBACK_BODY_BYTES);
+    const event = robotMessageToEvent(parseRobotMessage(parseJson(raw)), now());
+    const fresh = await sink.accept(event);
+    deps.log.debug({ eventId: event.id, type: event.type, duplicate: !fresh }, 'dingtalk callback recorded');
+    ctx.status = 200;
+    ctx.body = {};
+  });
 
   return router;
 }
@@ -53,20 +50,5 @@ function parseJson(raw: Buffer): unknown {
     return JSON.parse(raw.toString('utf8'));
   } catch {
     throw new PayloadError('dingtalk callback: body is not JSON');
-  }
-}
-
-/** Refusals get a status without detail; anything else is a server error. */
-async function refuseBadInput(ctx: Context, log: Logger, handle: () => Promise<void>): Promise<void> {
-  try {
-    await handle();
-  } catch (error) {
-    const status =
-      error instanceof BodyTooLargeError ? 413 : error instanceof SignatureError ? 401 : error instanceof PayloadError ? 400 : 0;
-    if (status === 0) throw error;
-    log.warn({ status, reason: (error as Error).message }, 'dingtalk callback refused');
-    ctx.status = status;
-    ctx.body = { errcode: status, errmsg: status === 401 ? 'invalid signature' : status === 413 ? 'payload too large' : 'bad request' };
-    if (status === 413) ctx.set('Connection', 'close');
   }
 }

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { PayloadError, SignatureError } from '../../core/errors';
-import { BodyTooLargeError, readRawBody } from '../../http/raw-body';
+import { readRawBody } from '../../http/raw-body';
 import type { Logger } from '../../lib/logger';
 import type { InboundSink } from '../platform-adapter';
 import { toBotEvent } from './to-bot-event';
@@ -29,35 +28,31 @@ export function createCallbackRouter(deps: CallbackDeps): Router {
   const now = deps.now ?? Date.now;
   const router = new Router();
 
-  router.get(CALLBACK_PATH, (ctx) =>
-    refuseBadInput(ctx, deps.log, async () => {
-      // Koa has URL-decoded the query; a raw '+' that arrived unencoded would have become a space.
-      const echostr = singleParam(ctx.query.echostr).replace(/ /g, '+');
-      const plaintext = openSigned(deps.keys, signedParams(ctx), echostr);
-      ctx.type = 'text/plain';
-      ctx.body = plaintext;
-    }),
-  );
+  router.get(CALLBACK_PATH, async (ctx) => {
+    // Koa has URL-decoded the query; a raw '+' that arrived unencoded would have become a space.
+    const echostr = singleParam(ctx.query.echostr).replace(/ /g, '+');
+    const plaintext = openSigned(deps.keys, signedParams(ctx), echostr);
+    ctx.type = 'text/plain';
+    ctx.body = plaintext;
+  });
 
-  router.post(CALLBACK_PATH, (ctx) =>
-    refuseBadInput(ctx, deps.log, async () => {
-      const sink = deps.sink();
-      if (!sink) {
-        ctx.status = 503;
-        return;
-      }
-      const params = signedParams(ctx);
-      const raw = await readRawBody(ctx, MAX_CALLBACK_BODY_BYTES);
-      const xml = openSigned(deps.keys, params, extractEncrypt(raw.toString('utf8')));
-      const event = toBotEvent(parseMessageXml(xml), now());
-      if (event) {
-        const fresh = await sink.accept(event);
-        deps.log.debug({ eventId: event.id, type: event.type, duplicate: !fresh }, 'wecom callback recorded');
-      }
-      ctx.status = 200;
-      ctx.body = '';
-    }),
-  );
+  router.post(CALLBACK_PATH, async (ctx) => {
+    const sink = deps.sink();
+    if (!sink) {
+      ctx.status = 503;
+      return;
+    }
+    const params = signedParams(ctx);
+    const raw = await readRawBody(ctx, MAX_CALLBACK_BODY_BYTES);
+    const xml = openSigned(deps.keys, params, extractEncrypt(raw.toString('utf8')));
+    const event = toBotEvent(parseMessageXml(xml), now());
+    if (event) {
+      const fresh = await sink.accept(event);
+      deps.log.debug({ eventId: event.id, type: event.type, duplicate: !fresh }, 'wecom callback recorded');
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  });
 
   return router;
 }
@@ -72,20 +67,4 @@ function signedParams(ctx: Context): SignedParams {
     timestamp: singleParam(ctx.query.timestamp),
     nonce: singleParam(ctx.query.nonce),
   };
-}
-
-/** Maps refusals to statuses without detail; anything else is a server error (and WeCom retries). */
-async function refuseBadInput(ctx: Context, log: Logger, handle: () => Promise<void>): Promise<void> {
-  try {
-    await handle();
-  } catch (error) {
-    const status =
-      error instanceof BodyTooLargeError ? 413 : error instanceof SignatureError ? 401 : error instanceof PayloadError ? 400 : 0;
-    if (status === 0) throw error;
-    log.warn({ method: ctx.method, status, reason: (error as Error).message }, 'wecom callback refused');
-    ctx.status = status;
-    ctx.body = status === 401 ? 'invalid signature' : status === 413 ? 'payload too large' : 'bad request';
-    // The rest of an oversized body is not read: close the connection after answering.
-    if (status === 413) ctx.set('Connection', 'close');
-  }
 }
