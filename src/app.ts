@@ -122,7 +122,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     transact,
     cipher,
     log,
-    instanceId: config.instanceId,
     now,
     handler: (em, event) => bot.handle(em, event),
     afterCommit: () => {

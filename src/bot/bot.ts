@@ -1,12 +1,11 @@
 import type { EntityManager } from 'typeorm';
 import type { BotEvent, CardActionEvent, MessageEvent } from '../core/events';
-import type { OutboundContent } from '../core/messages';
 import { enqueueOutbound } from '../core/outbox';
 import { PersonEntity } from '../db/entities/org.entity';
 import { ROLE_LABELS } from '../domain/glossary';
 import { MAX_TEXT_LENGTH, normalizeInput, splitCommand } from '../domain/text';
 import { appendLedger } from '../modules/ledger/ledger';
-import { ensurePerson, loadActor, peopleWithRole } from '../modules/org/org-service';
+import { ensurePerson, loadActor, officeContact } from '../modules/org/org-service';
 import { In } from 'typeorm';
 import type { DeferredTask } from '../core/inbound-store';
 import { UserFacingError, type BotModule, type BotServices, type Command, type TurnContext } from './turn-context';
@@ -132,7 +131,5 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
 
 async function defaultRefusal(ctx: TurnContext, command: Command): Promise<string> {
   const allowed = command.roles.map((r) => ROLE_LABELS[r]).join('、');
-  const office = await peopleWithRole(ctx.em, 'office');
-  const contact = office.length ? `机关党委（${office.map((p) => p.name).join('、')}）` : '机关党委';
-  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${contact}。`;
+  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${await officeContact(ctx.em)}。`;
 }

@@ -17,13 +17,11 @@ export interface InboundStoreOptions {
   cipher: DataCipher;
   log: Logger;
   handler: EventHandler;
-  instanceId: string;
   now?: () => number;
   /** Called after an event's transaction committed (the outbox then delivers its replies). */
   afterCommit?: () => void;
   /** Called once when an event is given up on, to tell the sender (never silence). */
   onGiveUp?: (event: BotEvent) => Promise<void>;
-  leaseMs?: number;
   maxAttempts?: number;
   /** How many events one group commit stores at most. */
   maxBatch?: number;
@@ -61,7 +59,6 @@ const BURST_PAUSE_MS = 10;
  */
 export function createInboundStore(options: InboundStoreOptions): InboundStore {
   const now = options.now ?? Date.now;
-  const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 5;
   const maxBatch = options.maxBatch ?? 200;
   const inFlight = new Set<Promise<unknown>>();

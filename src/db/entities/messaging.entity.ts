@@ -12,7 +12,9 @@ export interface InboundEventRow {
   payloadEnc: string;
   status: InboundStatus;
   attempts: number;
+  /** Unused since processing claims an event inside its own transaction; kept for the schema. */
   leaseOwner: string | null;
+  /** After a failed attempt: not retried before this time (backoff). */
   leaseUntil: number | null;
   lastError: string | null;
   receivedAt: number;

@@ -5,7 +5,7 @@ import { suggestCategory } from '../../domain/category-suggester';
 import { splitCommand } from '../../domain/text';
 import { formatTime, recordInsight } from '../insights/insight-service';
 import { parseReport } from '../insights/report-parser';
-import { peopleWithRole } from '../org/org-service';
+import { officeContact, peopleWithRole } from '../org/org-service';
 import {
   ACK_LABELS,
   acknowledge,
@@ -30,9 +30,7 @@ const urgentCommand: Command = {
   summary: '即时报告可能影响稳定的重大思想动态，立即报告党组(党委)书记',
   example: '即时 #工作 某科室多名同志酝酿集体反映绩效分配问题',
   async refusal(ctx) {
-    const office = await peopleWithRole(ctx.em, 'office');
-    const who = office.length ? `机关党委（${names(office)}）` : '机关党委';
-    return `「即时」由各部门联络员、机关党委和党组领导使用。发现可能影响稳定的重大情况，请立即告知本部门联络员或${who}；也可发送「意见 内容」反映。`;
+    return `「即时」由各部门联络员、机关党委和党组领导使用。发现可能影响稳定的重大情况，请立即告知本部门联络员或${await officeContact(ctx.em)}；也可发送「意见 内容」反映。`;
   },
   async run(ctx, args) {
     const parsed = parseReport(args);

@@ -90,6 +90,12 @@ export async function revokeRole(em: EntityManager, personId: string, role: Gran
   return Boolean(result.affected);
 }
 
+/** How a refusal names whom to ask: 机关党委 with its members' names, when there are any. */
+export async function officeContact(em: EntityManager): Promise<string> {
+  const office = await peopleWithRole(em, 'office');
+  return office.length ? `机关党委（${office.map((p) => p.name).join('、')}）` : '机关党委';
+}
+
 /** Appoints a department's one liaison (seed Art. 6), replacing the previous one. Returns who was replaced. */
 export async function appointLiaison(
   em: EntityManager,
