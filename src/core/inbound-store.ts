@@ -45,6 +45,11 @@ interface PendingStore {
 }
 
 const BURST_WINDOW_MS = 50;
+
+/** A new event as toRow() builds it: received, no attempts yet. */
+const INSERT_IF_NEW_SQLITE =
+  'INSERT INTO inbound_events (id, platform, sender_id, payload_enc, status, attempts, received_at) ' +
+  'VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING';
 const BURST_PAUSE_MS = 10;
 
 /**
@@ -61,6 +66,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxAttempts ?? 5;
   const maxBatch = options.maxBatch ?? 200;
+  const isSqlite = options.dataSource.options.type === 'better-sqlite3';
   const inFlight = new Set<Promise<unknown>>();
   let pending: PendingStore[] = [];
   let flushing = false;
@@ -88,7 +94,34 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   }
 
   /** Inserts the rows not stored yet; returns, per row, whether it was new. */
-  async function insertNew(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
+  function insertNew(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
+    return isSqlite ? insertNewOnSqlite(em, rows) : insertNewInBatch(em, rows);
+  }
+
+  /**
+   * SQLite: one prepared statement per row, which the conflict clause turns into a no-op for a
+   * redelivery. The SQL text never changes, so it stays prepared; building a multi-row statement
+   * through the query builder cost more than the inserts themselves.
+   */
+  async function insertNewOnSqlite(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
+    const fresh: boolean[] = [];
+    for (const row of rows) {
+      const result = await em.queryRunner!.query(
+        INSERT_IF_NEW_SQLITE,
+        [row.id, row.platform, row.senderId, row.payloadEnc, row.status, row.receivedAt],
+        true,
+      );
+      fresh.push(result.affected === 1);
+    }
+    return fresh;
+  }
+
+  /**
+   * MySQL: two round trips for the whole batch. (INSERT IGNORE would turn other errors into
+   * warnings, and mysql2's FOUND_ROWS flag makes ON DUPLICATE KEY UPDATE report a duplicate as
+   * changed, so neither tells a new row apart safely.)
+   */
+  async function insertNewInBatch(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
     const stored = await em.find(InboundEventEntity, { select: { id: true }, where: { id: In(rows.map((r) => r.id)) } });
     const seen = new Set(stored.map((r) => r.id));
     const fresh = rows.map((row) => {

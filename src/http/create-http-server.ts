@@ -51,6 +51,8 @@ export function createHttpServer(deps: HttpServerDeps): Koa {
     ctx.status = readiness.ready ? 200 : 503;
     ctx.body = readiness;
   });
-  for (const router of [health, ...deps.routers]) app.use(router.routes()).use(router.allowedMethods());
+  // Platform callbacks first: a matched route ends the chain, so a callback (the hot path) never
+  // runs the other routers' matching.
+  for (const router of [...deps.routers, health]) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
