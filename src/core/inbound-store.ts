@@ -44,12 +44,29 @@ interface PendingStore {
   reject(error: unknown): void;
 }
 
-const BURST_WINDOW_MS = 50;
+/** Statement sizes for storing a batch on SQLite: every batch is made of these, largest first. */
+const SQLITE_INSERT_CHUNKS = [100, 10, 1];
+const sqliteInsertSql = new Map(
+  SQLITE_INSERT_CHUNKS.map((size) => [
+    size,
+    'INSERT INTO inbound_events (id, platform, sender_id, payload_enc, status, attempts, received_at) VALUES ' +
+      Array(size).fill('(?, ?, ?, ?, ?, 0, ?)').join(', ') +
+      ' ON CONFLICT (id) DO NOTHING RETURNING id',
+  ]),
+);
 
-/** A new event as toRow() builds it: received, no attempts yet. */
-const INSERT_IF_NEW_SQLITE =
-  'INSERT INTO inbound_events (id, platform, sender_id, payload_enc, status, attempts, received_at) ' +
-  'VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING';
+function sqliteInsertIfNew(size: number): string {
+  return sqliteInsertSql.get(size)!;
+}
+
+/** The values of a new event's row, in the order of the INSERT above. */
+function newRowValues(row: InboundEventRow): Array<string | number> {
+  return [row.id, row.platform, row.senderId, row.payloadEnc, row.status, row.receivedAt];
+}
+
+/** Rows that make a flush start at once rather than at the end of the event loop's turn. */
+const EAGER_FLUSH_ROWS = 16;
+const BURST_WINDOW_MS = 50;
 const BURST_PAUSE_MS = 10;
 
 /**
@@ -99,21 +116,22 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   }
 
   /**
-   * SQLite: one prepared statement per row, which the conflict clause turns into a no-op for a
-   * redelivery. The SQL text never changes, so it stays prepared; building a multi-row statement
-   * through the query builder cost more than the inserts themselves.
+   * SQLite: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id, which returns only the rows
+   * it inserted, so a redelivery is a no-op that comes back absent. Batches go out in chunks of
+   * fixed sizes, so the few SQL texts stay prepared (the query builder's statement of any length
+   * cost more than the inserts themselves).
    */
   async function insertNewOnSqlite(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
-    const fresh: boolean[] = [];
-    for (const row of rows) {
-      const result = await em.queryRunner!.query(
-        INSERT_IF_NEW_SQLITE,
-        [row.id, row.platform, row.senderId, row.payloadEnc, row.status, row.receivedAt],
-        true,
-      );
-      fresh.push(result.affected === 1);
+    const inserted = new Set<string>();
+    for (let offset = 0; offset < rows.length; ) {
+      const size = SQLITE_INSERT_CHUNKS.find((n) => n <= rows.length - offset)!;
+      const chunk = rows.slice(offset, offset + size);
+      const returned: Array<{ id: string }> = await em.query(sqliteInsertIfNew(size), chunk.flatMap(newRowValues));
+      for (const { id } of returned) inserted.add(id);
+      offset += size;
     }
-    return fresh;
+    // An id given twice in one batch was inserted once: the first of them is the new one.
+    return rows.map((row) => inserted.delete(row.id));
   }
 
   /**
@@ -168,13 +186,22 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     }
   }
 
-  /** Flushes on the next turn of the event loop, so callbacks read in this one share the commit. */
+  /**
+   * Flushes on the next turn of the event loop, so callbacks read in this one share the commit; or
+   * at once when enough are waiting, so the first callbacks of a busy turn are not held until the
+   * whole turn is read. (A running flush picks up what arrives meanwhile.)
+   */
   function scheduleFlush(): void {
-    if (flushing || flushScheduled) return;
+    if (flushing) return;
+    if (pending.length >= EAGER_FLUSH_ROWS) {
+      track(flush());
+      return;
+    }
+    if (flushScheduled) return;
     flushScheduled = true;
     setImmediate(() => {
       flushScheduled = false;
-      track(flush());
+      if (!flushing && pending.length) track(flush());
     });
   }
 
