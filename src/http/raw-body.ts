@@ -13,6 +13,8 @@ export function readRawBody(ctx: Context, limitBytes: number): Promise<Buffer> {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limitBytes) return Promise.reject(new BodyTooLargeError(`body larger than ${limitBytes} bytes`));
   const req = ctx.req;
+  // Already read by someone else: no 'end' would ever come. An empty body then fails the signature.
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   // Plain stream events rather than an async iterator: this runs for every callback, and the
   // iterator's extra promises per chunk showed up in the ingest profile.
   return new Promise((resolve, reject) => {

@@ -172,7 +172,7 @@ function withoutText(children: XmlObject, text: string, hasCdata: boolean): XmlO
 /** Decodes XML's five predefined entities and character references; any other '&' is refused. */
 function decodeText(text: string): string {
   if (!text.includes('&')) return text;
-  return text.replace(REFERENCE, (whole, name: string | undefined) => {
+  return text.replace(REFERENCE, (_reference, name: string | undefined) => {
     if (name === undefined) throw new PayloadError('malformed XML: undefined entity reference');
     if (name.startsWith('#x')) return codePoint(parseInt(name.slice(2), 16));
     if (name.startsWith('#')) return codePoint(parseInt(name.slice(1), 10));
