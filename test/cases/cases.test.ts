@@ -58,6 +58,12 @@ describe.each(testDatabases())('case follow-up: 定性, 处置, 办结, 查看 (
     expect(reads.map((r) => r.actorId).sort()).toEqual(['liu', 'wang', 'zhangsan', 'zhao']);
   });
 
+  it('finds an insight by the number however it is typed, as 确认 does: the serial alone means this year', async () => {
+    for (const typed of [String(Number(number.slice(-4))), number.toLowerCase().replace(/-0+(?=\d)/, '-')]) {
+      expect(await chat.sayText('zhao', `查看 ${typed}`)).toContain('有同志反映职称评定标准不够透明');
+    }
+  });
+
   it('hides an insight from staff and from the liaison of another department, as if it did not exist', async () => {
     for (const outsider of ['lisi', 'qianwu']) {
       const reply = await chat.sayText(outsider, `查看 ${number}`);

@@ -177,6 +177,23 @@ describe('DingTalk outbound', () => {
     expect(outcome.retryLater).toEqual(users(25).slice(20));
   });
 
+  it('after a partial success, a batch refused outright is reported invalid alone; the people reached are not failed with it', async () => {
+    const { adapter } = build();
+    tokenScope();
+    nock(API)
+      .post('/v1.0/robot/oToMessages/batchSend')
+      .reply(200, {})
+      .post('/v1.0/robot/oToMessages/batchSend')
+      .reply(400, { code: 'InvalidParameter', message: 'bad request' })
+      .post('/v1.0/robot/oToMessages/batchSend')
+      .reply(200, {});
+
+    const outcome = await adapter.deliver({ recipients: users(45), content: { kind: 'text', text: 'x' } });
+
+    expect(outcome.invalid).toEqual(users(45).slice(20, 40));
+    expect(outcome.retryLater).toEqual([]);
+  });
+
   it('refreshes the token once when DingTalk calls it invalid, and retries with the new one', async () => {
     const { adapter } = build();
     tokenScope(1, 'old');

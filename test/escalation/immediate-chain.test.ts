@@ -135,6 +135,13 @@ describe.each(testDatabases())('即时 and its escalation chain (%s)', (database
     expect(textsIn(await chat.inbox('liu')).join('\n')).not.toContain('仍无人确认');
   });
 
+  it('accepts the number however it is typed: lower case, without the leading zeros', async () => {
+    const { number } = await report();
+    await runDue();
+    const typed = number.toLowerCase().replace(/-0+(?=\d)/, '-');
+    expect(await chat.sayText('wang', `确认 ${typed}`)).toContain(`已确认即时报告 ${number}`);
+  });
+
   it('accepts the short number and an instruction after it, passed to the office', async () => {
     const { number } = await report();
     await runDue();

@@ -3,6 +3,8 @@ import { InsightEntity, type Insight, type InsightStatus } from '../../db/entiti
 import { InsightActionEntity, type InsightAction, type InsightActionKind, type IssueKind } from '../../db/entities/case.entity';
 import { UserFacingError, type TurnContext } from '../../bot/turn-context';
 import { canSeeInsight } from './case-access';
+import { normalizeRecordNumber } from '../../domain/record-number';
+import { yearIn } from '../insights/insight-service';
 
 /** Chinese words accepted for an issue kind (seed Art. 14), and the code names. */
 export const ISSUE_KIND_WORDS: Record<string, IssueKind> = {
@@ -31,17 +33,12 @@ export function advance(current: InsightStatus, to: InsightStatus): InsightStatu
   return STATUS_ORDER.indexOf(to) > STATUS_ORDER.indexOf(current) ? to : current;
 }
 
-export function normalizeNumber(word: string | undefined): string | null {
-  const match = /^s-?(\d{4})-?(\d{1,6})$/i.exec((word ?? '').trim());
-  return match ? `S-${match[1]}-${match[2].padStart(4, '0')}` : null;
-}
-
 /**
  * Finds an insight the actor may see. An insight that exists but is out of reach gets the same answer
  * as one that does not exist, so that numbers do not reveal what others reported.
  */
 export async function findVisibleInsight(ctx: TurnContext, word: string | undefined, usage: string): Promise<Insight> {
-  const number = normalizeNumber(word);
+  const number = normalizeRecordNumber('S', word, yearIn(ctx.services.timeZone, ctx.now));
   if (!number) throw new UserFacingError(`请写明信息编号，${usage}`);
   const insight = await ctx.em.findOneBy(InsightEntity, { number });
   if (!insight || !canSeeInsight(ctx.actor, insight)) throw new UserFacingError(`找不到 ${number}，或您无权查看这条信息。`);

@@ -16,7 +16,8 @@ import {
 import { CATEGORY_LABELS, ROLE_LABELS } from '../../domain/glossary';
 import { appendLedger, type LedgerRecord } from '../ledger/ledger';
 import { departmentNames, peopleWithRole } from '../org/org-service';
-import { formatTime } from '../insights/insight-service';
+import { formatTime, yearIn } from '../insights/insight-service';
+import { normalizeRecordNumber } from '../../domain/record-number';
 import type { EscalationStep, StepTarget } from './escalation-steps';
 
 export const ALERT_TEMPLATE = 'immediate-alert';
@@ -204,20 +205,10 @@ async function noticeOffice(scope: StepScope, recorder: ReturnType<typeof eventR
 
 /** Finds the escalation of an insight number, e.g. S-2026-0001 or just 1 / 0001 for this year. */
 export async function findEscalation(ctx: TurnContext, word: string): Promise<Escalation> {
-  const number = normalizeNumber(word, ctx);
+  const number = normalizeRecordNumber('S', word, yearIn(ctx.services.timeZone, ctx.now));
   const escalation = number ? await ctx.em.findOneBy(EscalationEntity, { insightNumber: number }) : null;
   if (!escalation) throw new UserFacingError(`没有编号为「${word.slice(0, 30)}」的即时报告。请使用提醒卡片上的编号，例如：确认 S-2026-0001`);
   return escalation;
-}
-
-function normalizeNumber(word: string, ctx: TurnContext): string | null {
-  const trimmed = word.trim().toUpperCase();
-  if (/^S-\d{4}-\d+$/.test(trimmed)) return trimmed;
-  if (/^\d{1,6}$/.test(trimmed)) {
-    const year = new Intl.DateTimeFormat('en', { timeZone: ctx.services.timeZone, year: 'numeric' }).format(ctx.now);
-    return `S-${year}-${trimmed.padStart(4, '0')}`;
-  }
-  return null;
 }
 
 export function isLeader(ctx: TurnContext): boolean {

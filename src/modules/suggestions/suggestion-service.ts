@@ -3,12 +3,12 @@ import { UserFacingError, type TurnContext } from '../../bot/turn-context';
 import { isUnitWide } from '../cases/case-access';
 import { recordRead } from '../ledger/ledger-reads';
 import { formatZonedDate } from '../summary/zoned-time';
+import { normalizeRecordNumber } from '../../domain/record-number';
 
 export const SUGGESTION_KIND_LABELS: Record<SuggestionKind, string> = { confidential: '实名保密意见', anonymous: '匿名意见' };
 
 export function normalizeSuggestionNumber(word: string | undefined): string | null {
-  const match = /^y-?(\d{4})-?(\d{1,6})$/i.exec((word ?? '').trim());
-  return match ? `Y-${match[1]}-${match[2].padStart(4, '0')}` : null;
+  return normalizeRecordNumber('Y', word);
 }
 
 export async function findSuggestion(ctx: TurnContext, word: string | undefined, usage: string): Promise<Suggestion> {

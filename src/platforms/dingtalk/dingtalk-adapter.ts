@@ -12,6 +12,7 @@ import {
   type InboundSink,
   type PlatformAdapter,
 } from '../platform-adapter';
+import { chunk, runDeliveryCalls, type DeliveryCall } from '../delivery-calls';
 import { createCallbackRouter } from './dingtalk-callback';
 import { outTrackIdFor, renderActionCardMessage, renderCardParamMap, renderCardStateMessage, type RobotMessage } from './dingtalk-cards';
 import { DingtalkClient, type DingtalkClientOptions } from './dingtalk-client';
@@ -85,38 +86,27 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
   // ---------------------------------------------------------------------------------------------
   // Outbound.
 
-  async function sendToUsers(users: UserRecipient[], message: RobotMessage, outcome: Required<Omit<DeliveryOutcome, 'cardRefs'>>): Promise<void> {
-    let delivered = 0;
-    for (let i = 0; i < users.length; i += MAX_USERS_PER_BATCH) {
-      const batch = users.slice(i, i + MAX_USERS_PER_BATCH);
-      try {
+  /** One batchSend per 20 people; DingTalk names the unknown and the flow-controlled ones. */
+  function userCalls(users: UserRecipient[], message: RobotMessage): DeliveryCall[] {
+    return chunk(users, MAX_USERS_PER_BATCH).map((batch) => ({
+      recipients: batch,
+      run: async () => {
         const result = await client.batchSend(config.robotCode, batch.map((u) => u.userId), message.msgKey, message.msgParam);
         const invalid = new Set(result.invalidStaffIdList);
         const throttled = new Set(result.flowControlledStaffIdList);
-        outcome.invalid.push(...batch.filter((u) => invalid.has(u.userId)));
-        outcome.retryLater.push(...batch.filter((u) => throttled.has(u.userId)));
         if (invalid.size > 0) log.warn({ count: invalid.size }, 'dingtalk recipients unknown (invalidStaffIdList)');
-        delivered += 1;
-      } catch (error) {
-        // Batches already sent must not be sent again: after a partial success, a retryable failure
-        // becomes "retry these later" instead of failing the whole delivery.
-        if (delivered > 0 && error instanceof PlatformApiError && error.details.retryable) outcome.retryLater.push(...batch);
-        else throw error;
-      }
-    }
+        return { invalid: batch.filter((u) => invalid.has(u.userId)), retryLater: batch.filter((u) => throttled.has(u.userId)) };
+      },
+    }));
   }
 
-  async function sendToGroups(groups: GroupRecipient[], message: RobotMessage, outcome: Required<Omit<DeliveryOutcome, 'cardRefs'>>, sentBefore: boolean): Promise<void> {
-    let delivered = sentBefore;
-    for (const group of groups) {
-      try {
+  function groupCalls(groups: GroupRecipient[], message: RobotMessage): DeliveryCall[] {
+    return groups.map((group) => ({
+      recipients: [group],
+      run: async () => {
         await client.groupSend(config.robotCode, group.groupId, message.msgKey, message.msgParam);
-        delivered = true;
-      } catch (error) {
-        if (delivered && error instanceof PlatformApiError && error.details.retryable) outcome.retryLater.push(group);
-        else throw error;
-      }
-    }
+      },
+    }));
   }
 
   async function robotMessageFor(content: OutboundContent): Promise<RobotMessage> {
@@ -137,11 +127,9 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
 
   async function deliverMessage(request: DeliveryRequest): Promise<DeliveryOutcome> {
     const message = await robotMessageFor(request.content);
-    const outcome = { invalid: [] as Recipient[], retryLater: [] as Recipient[] };
     const users = request.recipients.filter((r): r is UserRecipient => r.kind === 'user');
     const groups = request.recipients.filter((r): r is GroupRecipient => r.kind === 'group');
-    await sendToUsers(users, message, outcome);
-    await sendToGroups(groups, message, outcome, users.length > 0);
+    const outcome = await runDeliveryCalls([...userCalls(users, message), ...groupCalls(groups, message)]);
     const cardRefs =
       request.content.kind === 'card'
         ? Object.fromEntries(request.recipients.map((r) => [recipientKey(r), `msg:${(request.content as { card: Card }).card.cardId}`]))
@@ -152,19 +140,16 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
   /** One interactive card per recipient, each with its own outTrackId, so each copy can be updated. */
   async function deliverInteractiveCard(card: Card, recipients: Recipient[], templateId: string): Promise<DeliveryOutcome> {
     const cardRefs: Record<string, string> = {};
-    const retryLater: Recipient[] = [];
     const cardParamMap = renderCardParamMap(card);
-    for (const recipient of recipients) {
-      const outTrackId = outTrackIdFor(card.cardId, hash(`${card.cardId}\n${recipientKey(recipient)}`));
-      try {
+    const calls = recipients.map((recipient) => ({
+      recipients: [recipient],
+      run: async () => {
+        const outTrackId = outTrackIdFor(card.cardId, hash(`${card.cardId}\n${recipientKey(recipient)}`));
         await client.createAndDeliverCard({ cardTemplateId: templateId, outTrackId, callbackType: 'STREAM', cardData: { cardParamMap }, userIdType: 1, ...space(recipient) });
         cardRefs[recipientKey(recipient)] = `card:${outTrackId}`;
-      } catch (error) {
-        if (Object.keys(cardRefs).length > 0 && error instanceof PlatformApiError && error.details.retryable) retryLater.push(recipient);
-        else throw error;
-      }
-    }
-    return { cardRefs, retryLater };
+      },
+    }));
+    return { ...(await runDeliveryCalls(calls)), cardRefs };
   }
 
   function space(recipient: Recipient): Record<string, unknown> {
@@ -207,6 +192,7 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
     },
 
     async stop(): Promise<void> {
+      sink = null;
       const current = stream;
       stream = null;
       await current?.stop();
@@ -239,11 +225,8 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
     },
   };
 
-  async function deliverMessageWith(recipient: Recipient, message: RobotMessage): Promise<{ retryLater: Recipient[] }> {
-    const outcome = { invalid: [] as Recipient[], retryLater: [] as Recipient[] };
-    if (recipient.kind === 'user') await sendToUsers([recipient], message, outcome);
-    else await sendToGroups([recipient], message, outcome, false);
-    return outcome;
+  function deliverMessageWith(recipient: Recipient, message: RobotMessage) {
+    return runDeliveryCalls(recipient.kind === 'user' ? userCalls([recipient], message) : groupCalls([recipient], message));
   }
 }
 

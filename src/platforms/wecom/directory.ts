@@ -1,5 +1,5 @@
 import type { DirectorySnapshot } from '../platform-adapter';
-import { mapLimited } from './map-limited';
+import { mapLimited } from '../../lib/map-limited';
 import type { WecomClient } from './wecom-client';
 
 /**

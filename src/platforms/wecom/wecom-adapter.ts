@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type { WecomConfig } from '../../config/load-config';
-import { PlatformApiError } from '../../core/errors';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
 import type { Logger } from '../../lib/logger';
 import {
@@ -13,7 +12,7 @@ import {
 } from '../platform-adapter';
 import { fetchWecomDirectory } from './directory';
 import { isInteractive, renderCardAsMarkdown, renderTemplateCard } from './render-card';
-import { mapLimited } from './map-limited';
+import { chunk, runDeliveryCalls, type DeliveryCall } from '../delivery-calls';
 import { decodeCardRef, encodeCardRef, taskIdForCard } from './task-id';
 import { createCallbackRouter } from './wecom-callback';
 import { createWecomClient, type WecomClient, type WecomResponse } from './wecom-client';
@@ -48,8 +47,7 @@ type UserRecipient = Extract<Recipient, { kind: 'user' }>;
 type GroupRecipient = Extract<Recipient, { kind: 'group' }>;
 /** A message body without the addressing, e.g. `{ msgtype: 'text', text: { content } }`. */
 type MessageBody = Record<string, unknown> & { msgtype: string };
-/** One API call of a delivery and the recipients it concerns; resolves to those WeCom refused. */
-type Call = { recipients: Recipient[]; run: () => Promise<Recipient[] | void> };
+type Call = DeliveryCall;
 
 export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   const { config } = deps;
@@ -84,39 +82,13 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     await client.post('appchat/send', { chatid: group.groupId, ...body });
   }
 
-  /**
-   * Runs the calls of one delivery, `concurrency` at a time. If none got through, the delivery
-   * failed as a whole and the first error goes to the outbox (which retries the retryable ones).
-   * Otherwise a failed call only concerns its own recipients: transient failures are handed back to
-   * be retried later, others are reported invalid. A rate limit or a configuration error stops the
-   * calls not yet started, rather than hammering WeCom with calls bound to fail.
-   */
-  async function runCalls(calls: Call[], concurrency = 1): Promise<DeliveryOutcome> {
-    const outcome: Required<Pick<DeliveryOutcome, 'invalid' | 'retryLater'>> = { invalid: [], retryLater: [] };
-    const failures: { call: Call; error: PlatformApiError }[] = [];
-    let delivered = false;
-    let halt: PlatformApiError | null = null;
-    await mapLimited(calls, concurrency, async (call) => {
-      if (halt) {
-        failures.push({ call, error: halt });
-        return;
-      }
-      try {
-        outcome.invalid.push(...((await call.run()) ?? []));
-        delivered = true;
-      } catch (error) {
-        if (!(error instanceof PlatformApiError)) throw error;
-        if (error.details.errcode === ALL_RECIPIENTS_INVALID) {
-          outcome.invalid.push(...call.recipients);
-          return;
-        }
-        if (error.details.errcode === RATE_LIMITED || error.details.configuration) halt = error;
-        failures.push({ call, error });
-      }
+  /** A rate limit or "all recipients invalid" concerns the whole delivery, not one call. */
+  function runCalls(calls: Call[], concurrency = 1) {
+    return runDeliveryCalls(calls, {
+      concurrency,
+      allRecipientsInvalid: (error) => error.details.errcode === ALL_RECIPIENTS_INVALID,
+      haltsDelivery: (error) => error.details.errcode === RATE_LIMITED,
     });
-    if (!delivered && failures.length > 0) throw failures[0].error;
-    for (const { call, error } of failures) (error.details.retryable ? outcome.retryLater : outcome.invalid).push(...call.recipients);
-    return outcome;
   }
 
   function sendBodies(recipients: Recipient[], bodies: MessageBody[]) {
@@ -129,7 +101,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
         run: async () => {
           const invalid = new Set<Recipient>();
           for (const body of bodies) (await sendToUsers(batch, body)).invalid.forEach((u) => invalid.add(u));
-          return [...invalid];
+          return { invalid: [...invalid] };
         },
       });
     }
@@ -156,14 +128,14 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
         if (typeof response.response_code === 'string' && invalid.length === 0) {
           cardRefs[recipientKey(user)] = encodeCardRef(taskId, response.response_code);
         }
-        return invalid;
+        return { invalid };
       },
     }));
     const outcome = await runCalls(calls, CARD_SEND_CONCURRENCY);
     if (groups.length > 0) {
       const groupOutcome = await sendBodies(groups, markdownBodies(renderCardAsMarkdown(card)));
-      outcome.invalid!.push(...(groupOutcome.invalid ?? []));
-      outcome.retryLater!.push(...(groupOutcome.retryLater ?? []));
+      outcome.invalid.push(...groupOutcome.invalid);
+      outcome.retryLater.push(...groupOutcome.retryLater);
     }
     return { ...outcome, cardRefs };
   }
@@ -232,12 +204,6 @@ function withTitle(title: string, markdown: string): string {
 
 function markdownBodies(markdown: string): MessageBody[] {
   return splitByBytes(markdown, MAX_CONTENT_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }
 
 /**
