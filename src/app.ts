@@ -83,15 +83,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const services: BotServices = {
     cipher,
     cards,
-    catalog,
     log,
     timeZone: config.timeZone,
     minGroupSize: config.minGroupSize,
-    escalationAckTimeoutMs: config.escalation.ackTimeoutMs,
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
     syncDirectories: () => app.syncDirectories(),
+    wakeEscalations: () => escalations.kick(),
     notifyLater: async (personIds, content) => {
       await transact(async (em) => {
         for (const person of await em.findBy(PersonEntity, { id: In(personIds) })) {
@@ -124,10 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
     now,
     handler: (em, event) => bot.handle(em, event),
-    afterCommit: () => {
-      outbox.kick();
-      escalations.kick();
-    },
+    afterCommit: () => outbox.kick(),
     onGiveUp: async (event) => {
       const to = event.conversation.kind === 'group' ? { kind: 'group' as const, groupId: event.conversation.id } : { kind: 'user' as const, userId: event.senderId };
       const text = '抱歉，处理您的消息时出错，未能完成。请稍后重试；如多次失败，请联系机关党委。';

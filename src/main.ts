@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { loadConfig, type Config } from './config/load-config';
 import { createApp, type XinshengApp } from './app';
 import { ConfigError } from './core/errors';
@@ -28,6 +29,11 @@ export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<
   }
 }
 
+/** `.env` in the working directory, as .env.example says; a variable already set in the environment wins. */
+function loadDotEnv(): void {
+  if (fs.existsSync('.env')) process.loadEnvFile('.env');
+}
+
 async function run(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
@@ -35,6 +41,7 @@ async function run(argv: string[]): Promise<number> {
     return command ? 0 : 64;
   }
   if (command === 'chat') return chat(argv.slice(1));
+  loadDotEnv();
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
   return withApp(config, async (app) => {

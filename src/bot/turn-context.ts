@@ -1,5 +1,4 @@
 import type { EntityManager } from 'typeorm';
-import type { CardCatalog } from '../cards/card-catalog';
 import type { CardStore } from '../core/card-store';
 import type { BotEvent } from '../core/events';
 import type { OutboundContent, PlatformName } from '../core/messages';
@@ -15,11 +14,9 @@ import type { DirectorySnapshot } from '../platforms/platform-adapter';
 export interface BotServices {
   cipher: DataCipher;
   cards: CardStore;
-  catalog: CardCatalog;
   log: Logger;
   timeZone: string;
   minGroupSize: number;
-  escalationAckTimeoutMs: number;
   /** The platform a person is reached on when the bot writes first (alerts, notices). */
   platformFor(person: Person): PlatformName;
   /** Platforms that can read their directory, for 同步通讯录. */
@@ -28,6 +25,8 @@ export interface BotServices {
   syncDirectories(): Promise<string[]>;
   /** The clock (injected in tests). */
   now(): number;
+  /** Has the escalation worker run due steps now (a turn opened one due at once) rather than at its next poll. */
+  wakeEscalations(): void;
   /** Writes a message to people outside any turn (after a deferred task), and has it delivered. */
   notifyLater(personIds: string[], content: OutboundContent): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import { EnvSchema, type Env } from './schema';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
@@ -67,7 +68,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   return {
     production,
     http: { port: env.PORT, host: env.HOST },
-    database: parseDatabaseUrl(env.DATABASE_URL),
+    database: parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'xinsheng.db')}`),
     dataDir: env.DATA_DIR,
     dataKey: env.DATA_KEY ? Buffer.from(env.DATA_KEY, 'base64') : undefined,
     timeZone: env.TZ,

@@ -21,21 +21,31 @@ const onOff = z
 
 const url = z.string().url().transform((u) => u.replace(/\/+$/, ''));
 
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every environment variable the bot reads. README's configuration table mirrors this list. */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** Unset: `sqlite:<DATA_DIR>/xinsheng.db` (see loadConfig). */
   DATABASE_URL: z
     .string()
-    .default('sqlite:data/xinsheng.db')
-    .refine((v) => /^(sqlite:|mysql:\/\/)/.test(v), 'must start with sqlite: or mysql://'),
+    .optional()
+    .refine((v) => v === undefined || /^(sqlite:|mysql:\/\/)/.test(v), 'must start with sqlite: or mysql://'),
   DATA_DIR: z.string().default('data'),
   DATA_KEY: z
     .string()
     .optional()
     .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, 'must be the base64 of exactly 32 bytes (openssl rand -base64 32)'),
-  TZ: z.string().default('Asia/Shanghai'),
+  TZ: z.string().default('Asia/Shanghai').refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ESCALATION_ACK_TIMEOUT: duration('15m'),
   /** Escalation chain, e.g. `secretary,office | secretary,deputy | office-notice` (see src/modules/escalation/escalation-steps.ts). */

@@ -28,7 +28,8 @@ export function createDataSource(config: DatabaseConfig): DataSource {
     migrations,
     synchronize: false,
     migrationsTransactionMode: 'each',
-    // Batched inserts vary in length; a larger cache keeps the hot statements prepared.
+    // Queries with IN lists vary in length (each length is its own statement); a larger cache keeps
+    // the hot statements prepared.
     statementCacheSize: 1000,
     // WAL lets readers proceed while the outbox dispatcher writes; busy_timeout covers a second
     // process (the CLI). synchronous=NORMAL under WAL: a commit survives a crash of the process

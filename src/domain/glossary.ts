@@ -1,4 +1,4 @@
-import type { Category, Method } from '../db/entities/insight.entity';
+import type { Category, InsightStatus, Method } from '../db/entities/insight.entity';
 import type { Role } from '../db/entities/org.entity';
 
 /** Chinese UI words for the code names (PRODUCT.md §1). */
@@ -10,6 +10,9 @@ export const METHOD_LABELS: Record<Method, string> = {
   observation: '日常观察',
   channel: '信息渠道',
 };
+
+/** Where an insight stands in its follow-up (定性 → 处置 → 办结). */
+export const STATUS_LABELS: Record<InsightStatus, string> = { new: '待定性', classified: '已定性', handled: '已处置', closed: '已办结' };
 
 export const CATEGORY_LABELS: Record<Category, string> = {
   political: '政治思想',

@@ -21,3 +21,9 @@ export function excerpt(text: string, length = 40): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > length ? `${flat.slice(0, length)}…` : flat;
 }
+
+/** At most `maxChars` characters, the last one an ellipsis when cut; never splits a character (emoji included). */
+export function clip(text: string, maxChars: number): string {
+  const chars = [...text];
+  return chars.length <= maxChars ? text : `${chars.slice(0, maxChars - 1).join('')}…`;
+}

@@ -15,10 +15,7 @@ export interface PlatformDeps {
  */
 export function createPlatformAdapters(deps: PlatformDeps): PlatformAdapter[] {
   const adapters: PlatformAdapter[] = [];
-  // WeCom: added by src/platforms/wecom (issue 3).
   if (deps.config.wecom) adapters.push(createWecomAdapter({ config: deps.config.wecom, log: deps.log }));
-  // DingTalk: added by src/platforms/dingtalk (issue 4).
   if (deps.config.dingtalk) adapters.push(createDingtalkAdapter({ config: deps.config.dingtalk, log: deps.log }));
-  void deps;
   return adapters;
 }

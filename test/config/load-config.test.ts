@@ -24,8 +24,13 @@ describe('configuration from the environment', () => {
     expect(config.wecom).toBeUndefined();
   });
 
+  it('keeps the default SQLite file in DATA_DIR', () => {
+    expect(loadConfig({ DATA_DIR: '/var/lib/xinsheng' }).database).toEqual({ type: 'sqlite', path: '/var/lib/xinsheng/xinsheng.db' });
+  });
+
   it('names each bad variable', () => {
-    const message = problemsOf({ PORT: 'abc', DATA_KEY: 'short', ESCALATION_ACK_TIMEOUT: 'soon', DATABASE_URL: 'postgres://x' });
+    const message = problemsOf({ PORT: 'abc', DATA_KEY: 'short', ESCALATION_ACK_TIMEOUT: 'soon', DATABASE_URL: 'postgres://x', TZ: 'Beijing' });
+    expect(message).toContain('TZ: must be an IANA time zone');
     expect(message).toContain('PORT');
     expect(message).toContain('DATA_KEY');
     expect(message).toContain('ESCALATION_ACK_TIMEOUT');

@@ -2,7 +2,7 @@ import { InsightEntity, type Insight } from '../../db/entities/insight.entity';
 import { PersonEntity } from '../../db/entities/org.entity';
 import type { InsightAction } from '../../db/entities/case.entity';
 import { CATEGORY_LABELS, METHOD_LABELS } from '../../domain/glossary';
-import { words } from '../../domain/text';
+import { splitCommand, words } from '../../domain/text';
 import { In } from 'typeorm';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
 import { formatTime } from '../insights/insight-service';
@@ -18,13 +18,8 @@ import {
   ISSUE_KIND_GUIDANCE,
   ISSUE_KIND_LABELS,
   ISSUE_KIND_WORDS,
-  STATUS_LABELS,
 } from './case-service';
-
-/** The rest of the message after the insight number: the measure's text. */
-function afterFirstWord(args: string): string {
-  return args.replace(/^\S+\s*/, '').trim();
-}
+import { STATUS_LABELS } from '../../domain/glossary';
 
 function refuseIfClosed(insight: Insight): void {
   if (insight.status === 'closed') throw new UserFacingError(`${insight.number} 已办结，不能再更改。`);
@@ -72,7 +67,7 @@ const actionCommand: Command = {
     const usage = '例如：处置 S-2026-0042 已与本人谈心谈话，解释了职称评定政策';
     const insight = await findVisibleInsight(ctx, words(args)[0], usage);
     if (!canRecordAction(ctx.actor, insight)) throw new UserFacingError(`联络员只能处置本部门的信息，${insight.number} 不属于您联系的部门。`);
-    const measure = afterFirstWord(args);
+    const measure = splitCommand(args).rest;
     if (!measure) throw new UserFacingError(`请写明处置措施，${usage}`);
     refuseIfClosed(insight);
     const status = advance(insight.status, 'handled');
@@ -97,7 +92,7 @@ const closeCommand: Command = {
     if (insight.status !== 'handled') {
       throw new UserFacingError(`${insight.number} 还没有处置措施（${STATUS_LABELS[insight.status]}），请先「处置 ${insight.number} 措施」再办结。`);
     }
-    const note = afterFirstWord(args);
+    const note = splitCommand(args).rest;
     await addAction(ctx, insight, { kind: 'close', text: note || undefined });
     await ctx.em.update(InsightEntity, { id: insight.id }, { status: 'closed', updatedAt: ctx.now });
     await ctx.ledger({ kind: 'insight.closed', subjectType: 'insight', subjectId: insight.number, data: { withNote: Boolean(note) } });

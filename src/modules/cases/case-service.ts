@@ -24,7 +24,6 @@ export const ISSUE_KIND_GUIDANCE: Record<IssueKind, string> = {
   warning: '可能影响稳定的苗头性问题：及时预警并采取有效措施化解。',
 };
 
-export const STATUS_LABELS: Record<InsightStatus, string> = { new: '待定性', classified: '已定性', handled: '已处置', closed: '已办结' };
 
 const STATUS_ORDER: InsightStatus[] = ['new', 'classified', 'handled', 'closed'];
 

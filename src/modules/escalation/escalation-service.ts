@@ -85,7 +85,7 @@ async function recordEvent(
   await recorder.flush();
 }
 
-/** Stores the escalation of a new immediate report; its first step is due at once (the worker runs it after commit). */
+/** Stores the escalation of a new immediate report; its first step is due at once. */
 export async function createEscalation(ctx: TurnContext, insight: Insight): Promise<Escalation> {
   const row: Omit<Escalation, 'id'> = {
     insightId: insight.id,
@@ -104,6 +104,8 @@ export async function createEscalation(ctx: TurnContext, insight: Insight): Prom
   const { identifiers } = await ctx.em.insert(EscalationEntity, row);
   const escalation = { ...row, id: Number(identifiers[0].id) };
   await recordEvent(ctx.em, escalation, 'created', ctx.now, { actorId: ctx.actor.person.id, personId: ctx.actor.person.id });
+  // Once this turn has committed, the first step runs at once instead of at the worker's next poll.
+  ctx.defer(async () => ctx.services.wakeEscalations());
   return escalation;
 }
 

@@ -1,5 +1,5 @@
 import { InsightEntity, type Category, type Method, CATEGORIES, METHODS } from '../../db/entities/insight.entity';
-import { CATEGORY_LABELS, METHOD_LABELS } from '../../domain/glossary';
+import { CATEGORY_LABELS, METHOD_LABELS, STATUS_LABELS } from '../../domain/glossary';
 import { suggestCategory } from '../../domain/category-suggester';
 import { excerpt } from '../../domain/text';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
@@ -87,15 +87,13 @@ async function correctInsight(ctx: TurnContext, cardId: string, values: Record<s
   await ctx.replyText(`已更正 ${insight.number}：收集方式「${METHOD_LABELS[method]}」，信息类别「${CATEGORY_LABELS[category]}」。`);
 }
 
-const STATUS_LABELS: Record<string, string> = { new: '待定性', classified: '已定性', handled: '已处置', closed: '已办结' };
-
 /** `我的`: the person's ten latest insights. */
 async function mySubmissions(ctx: TurnContext): Promise<string | null> {
   const recent = await ctx.em.find(InsightEntity, { where: { reporterId: ctx.actor.person.id }, order: { id: 'DESC' }, take: 10 });
   if (recent.length === 0) return null;
   const lines = recent.map(
     (i) =>
-      `• ${i.number} ${formatTime(ctx.services.timeZone, i.createdAt)} ${METHOD_LABELS[i.method]}/${CATEGORY_LABELS[i.category]}${i.kind === 'immediate' ? ' 【即时】' : ''} ${STATUS_LABELS[i.status] ?? i.status}\n  ${excerpt(ctx.services.cipher.decrypt(i.textEnc), 30)}`,
+      `• ${i.number} ${formatTime(ctx.services.timeZone, i.createdAt)} ${METHOD_LABELS[i.method]}/${CATEGORY_LABELS[i.category]}${i.kind === 'immediate' ? ' 【即时】' : ''} ${STATUS_LABELS[i.status]}\n  ${excerpt(ctx.services.cipher.decrypt(i.textEnc), 30)}`,
   );
   return `我上报的信息（最近 ${recent.length} 条）：\n${lines.join('\n')}`;
 }

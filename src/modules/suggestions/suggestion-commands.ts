@@ -3,7 +3,7 @@ import { PersonEntity } from '../../db/entities/org.entity';
 import { enqueueOutbound } from '../../core/outbox';
 import { nextCounterValue } from '../../core/counters';
 import type { OutboundContent } from '../../core/messages';
-import { words } from '../../domain/text';
+import { splitCommand, words } from '../../domain/text';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
 import { appendLedger } from '../ledger/ledger';
 import { yearIn } from '../insights/insight-service';
@@ -14,10 +14,6 @@ import { newReceiptCode, normalizeReceiptCode, receiptHash } from './receipt';
 import { findSuggestion, SUGGESTION_KIND_LABELS } from './suggestion-service';
 
 const HOUR = 3_600_000;
-
-function afterFirstWord(args: string): string {
-  return args.replace(/^\S+\s*/, '').trim();
-}
 
 /**
  * Tells the office (or, with no office appointed yet, the secretary) about a new suggestion. Written
@@ -145,7 +141,7 @@ const answerCommand: Command = {
   async run(ctx, args) {
     const usage = '例如：答复 Y-2026-0001 已协调食堂，晚餐供应延长至19:30';
     const suggestion = await findSuggestion(ctx, words(args)[0], usage);
-    const answer = afterFirstWord(args);
+    const answer = splitCommand(args).rest;
     if (!answer) throw new UserFacingError(`请写明答复内容，${usage}`);
     await ctx.em.update(SuggestionEntity, { id: suggestion.id }, { status: 'answered', answerEnc: ctx.services.cipher.encrypt(answer), answeredBy: ctx.actor.person.id, answeredAt: ctx.now });
     await ctx.ledger({ kind: 'suggestion.answered', subjectType: 'suggestion', subjectId: suggestion.number, data: { again: suggestion.status === 'answered' } });
@@ -164,7 +160,7 @@ const unsealCommand: Command = {
   async run(ctx, args) {
     const usage = '例如：解封 Y-2026-0001 反映问题涉及安全隐患，需当面核实';
     const suggestion = await findSuggestion(ctx, words(args)[0], usage);
-    const reason = afterFirstWord(args);
+    const reason = splitCommand(args).rest;
     if (suggestion.kind === 'anonymous' || !suggestion.senderEnc) throw new UserFacingError(`${suggestion.number} 是匿名意见，系统没有保存提交人身份，无法解封。`);
     if (!reason) throw new UserFacingError(`解封必须登记理由，${usage}`);
     const senderId = ctx.services.cipher.decrypt(suggestion.senderEnc);

@@ -1,4 +1,5 @@
 import type { Card, CardInput } from '../../core/messages';
+import { clip } from '../../domain/text';
 
 /*
  * How a neutral Card (bot-cards/*.json rendered by the catalog) looks on DingTalk, two ways:
@@ -131,7 +132,7 @@ function inputLinesMarkdown(card: Card): string {
 /** The action-card (or markdown) robot message standing in for an interactive card. */
 export function renderActionCardMessage(card: Card): RobotMessage {
   // Action-card titles are cut by DingTalk beyond 20 characters; markdown titles are not.
-  const title = truncate(card.title, 20);
+  const title = clip(card.title, 20);
   const text = cardMarkdown(card) + inputLinesMarkdown(card);
   // With inputs, the option links already submit the first action; buttons are for the others.
   const actions = card.inputs.length > 0 ? card.actions.slice(1) : card.actions;
@@ -162,9 +163,6 @@ export function renderCardStateMessage(card: Card): RobotMessage {
   return { msgKey: 'sampleMarkdown', msgParam: { title: card.title, text: `### ${card.title}\n\n${state}` } };
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Interactive card from the deployer's template.

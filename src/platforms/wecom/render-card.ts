@@ -1,4 +1,5 @@
 import type { Card, CardAction, CardInput } from '../../core/messages';
+import { clip } from '../../domain/text';
 import { STATE_ONLY_KEY } from './to-bot-event';
 
 /**
@@ -37,11 +38,6 @@ const LIMITS = {
 };
 
 const SOURCE = { desc: '心声', desc_color: 1 };
-
-export function clip(text: string, maxChars: number): string {
-  const chars = [...text];
-  return chars.length <= maxChars ? text : `${chars.slice(0, maxChars - 1).join('')}…`;
-}
 
 /** Whether WeCom can show this card as an interactive template card (else it goes as markdown). */
 export function isInteractive(card: Card): boolean {
