@@ -298,7 +298,10 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       options.log.warn({ platform: rows[0].platform, count: rows.length }, 'platform rate limit answer, pausing');
       return;
     }
-    const retryable = error instanceof PlatformApiError ? error.details.retryable : true;
+    // A configuration error (a refused secret, a missing trusted IP) goes away when the deployer
+    // fixes the setting, so it is retried like a transient failure; only a refusal of the message
+    // itself is given up at once.
+    const retryable = error instanceof PlatformApiError ? error.details.retryable || !!error.details.configuration : true;
     for (const row of rows) {
       const attempts = row.attempts + 1;
       const dead = !retryable || attempts >= maxAttempts;

@@ -3,7 +3,7 @@ import type { Card, OutboundContent, PlatformName, Recipient } from '../../src/c
 import { recipientKey, type DeliveryOutcome, type DeliveryRequest, type PlatformAdapter } from '../../src/platforms/platform-adapter';
 
 /** What the fake answers to one call: accept it, or fail like a real platform would. */
-export type FakeAnswer = 'ok' | 'server-error' | 'rate-limited' | 'refused';
+export type FakeAnswer = 'ok' | 'server-error' | 'rate-limited' | 'refused' | 'misconfigured';
 
 export interface FakeCall {
   at: number;
@@ -56,6 +56,7 @@ export function fakePlatform(options: FakePlatformOptions = {}) {
     rejected.push({ at: Date.now(), answer });
     if (answer === 'server-error') throw new PlatformApiError(name, `${name}: HTTP 502`, { status: 502, retryable: true });
     if (answer === 'rate-limited') throw new PlatformApiError(name, `${name}: HTTP 429`, { status: 429, retryable: true });
+    if (answer === 'misconfigured') throw new PlatformApiError(name, `${name}: errcode 60020 not allow to access from your ip`, { errcode: 60020, retryable: false, configuration: true });
     throw new PlatformApiError(name, `${name}: errcode 60011 no privilege`, { errcode: 60011, retryable: false });
   }
 

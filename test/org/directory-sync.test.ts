@@ -47,6 +47,7 @@ describe('同步通讯录 and xinsheng org sync', () => {
     t = await startTestApp({ appOptions: { adapters: [platform.adapter] } });
     await importSampleOrg(t);
     await t.app.dataSource.query("UPDATE people SET platform = 'wecom'");
+    await t.app.dataSource.query("UPDATE departments SET platform = 'wecom'");
   });
   afterEach(() => t.stop());
 
@@ -64,6 +65,14 @@ describe('同步通讯录 and xinsheng org sync', () => {
     expect((await people.findOneByOrFail({ id: 'lisi' })).active).toBe(false);
     expect(await people.count()).toBe(7);
     expect((await t.app.dataSource.getRepository(DepartmentEntity).findOneByOrFail({ id: 'd2' })).active).toBe(false);
+  });
+
+  it('leaves departments it did not sync alone: one imported from a file stays active', async () => {
+    await t.app.dataSource.query("UPDATE departments SET platform = NULL WHERE id = 'd2'");
+    expect(await t.app.syncDirectories()).toHaveLength(1);
+    const departments = t.app.dataSource.getRepository(DepartmentEntity);
+    expect((await departments.findOneByOrFail({ id: 'd2' })).active).toBe(true);
+    expect((await departments.findOneByOrFail({ id: 'd3' })).platform).toBe('wecom');
   });
 
   it('refuses staff and syncs from the command line too', async () => {

@@ -5,6 +5,7 @@ import { fakePlatform, type FakePlatform } from '../helpers/fake-platform';
 import { backoffMs, enqueueOutbound } from '../../src/core/outbox';
 import { OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
 import { EscalationEventEntity } from '../../src/db/entities/escalation.entity';
+import { SealedReplyEntity } from '../../src/db/entities/suggestion.entity';
 import { testClock, waitFor } from '../escalation/support';
 
 const MINUTES = 60_000;
@@ -106,6 +107,36 @@ describe.each(testDatabases())('outbox dispatcher against a fake platform (%s)',
     expect(alert).not.toContain('隐私');
     const readiness = await t.request.get('/readyz');
     expect(readiness.body.checks.outbox.dead).toBe(1);
+  });
+
+  it('retries a message refused for a configuration error, so it goes out once the deployer fixes the setting', async () => {
+    await start();
+    fake.answerNext('misconfigured');
+    await send('qianwu', '请于周五前提交材料');
+    await t.app.outbox.runOnce();
+    let [row] = await rows();
+    expect([row.status, row.attempts]).toEqual(['pending', 1]);
+    clock.advance(15 * MINUTES);
+    await t.app.outbox.runOnce();
+    [row] = await rows();
+    expect(row.status).toBe('sent');
+    expect(fake.deliveredTo('qianwu')).toEqual(['请于周五前提交材料']);
+  });
+
+  it('alerts the office about an undelivered reply to an anonymous message without naming its recipient', async () => {
+    await start();
+    fake.answerWith((request) => (request.recipients.some((r) => r.kind === 'user' && r.userId === 'qianwu') ? 'refused' : 'ok'));
+    const eventId = 'wecom:msg:anonymous-turn';
+    await t.app.transact(async (em) => {
+      await enqueueOutbound(em, t.app.cipher, { platform: 'wecom', recipients: [{ kind: 'user', userId: 'qianwu' }], content: { kind: 'text', text: '回执码' }, eventId }, clock.now());
+      await em.insert(SealedReplyEntity, { eventId });
+    });
+    await t.app.outbox.runOnce();
+    await t.app.outbox.runOnce();
+    const alert = fake.deliveredTo('liu').join('\n');
+    expect(alert).toContain('消息未送达');
+    expect(alert).toContain('匿名');
+    expect(alert).not.toMatch(/钱五|qianwu|第 \d+ 号/);
   });
 
   it('dead-letters a refusal that is not worth retrying at once, and does not alert about a dead alert', async () => {

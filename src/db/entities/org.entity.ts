@@ -6,6 +6,8 @@ export interface Department {
   name: string;
   parentId: string | null;
   active: boolean;
+  /** The platform the department was synced from; null for imported ones. */
+  platform: string | null;
   updatedAt: number;
 }
 
@@ -45,6 +47,7 @@ export const DepartmentEntity = new EntitySchema<Department>({
     name: { type: 'varchar', length: 128 },
     parentId: { name: 'parent_id', type: 'varchar', length: 64, nullable: true },
     active: { type: 'boolean', default: true },
+    platform: { type: 'varchar', length: 16, nullable: true },
     updatedAt: { name: 'updated_at', ...epochMs() },
   },
 });

@@ -1,8 +1,10 @@
+import type { EntityManager } from 'typeorm';
 import type { BotServices } from '../../bot/turn-context';
 import { enqueueOutbound } from '../../core/outbox';
 import type { Transact } from '../../db/data-source';
 import { CardEntity, type OutboundMessageRow } from '../../db/entities/messaging.entity';
 import { PersonEntity } from '../../db/entities/org.entity';
+import { SealedReplyEntity } from '../../db/entities/suggestion.entity';
 import type { Logger } from '../../lib/logger';
 import { peopleWithRole } from '../org/org-service';
 import { ALERT_SUBJECT } from './escalation-service';
@@ -29,14 +31,15 @@ export function createDeadLetterAlert(deps: { transact: Transact; services: BotS
         deps.log.error({ outboundId: row.id }, 'dead letter and no office to tell');
         return;
       }
-      const userId = row.recipient.startsWith('user:') ? row.recipient.slice(5) : null;
-      const person = userId ? await em.findOneBy(PersonEntity, { id: userId }) : null;
-      const to = person ? `${person.name}（${person.id}）` : row.recipient.startsWith('group:') ? `群聊 ${row.recipient.slice(6)}` : row.recipient;
-      const card = row.cardId ? await em.findOneBy(CardEntity, { id: row.cardId }) : null;
-      const what = card?.subjectType === ALERT_SUBJECT ? `即时报告 ${card.subjectId} 的提醒卡片` : row.kind === 'card_update' ? '一条卡片状态更新' : '一条消息';
-      const text =
-        `【消息未送达】发给 ${to} 的${what}（${PLATFORM_LABELS[row.platform] ?? row.platform}，第 ${row.id} 号）重试 ${row.attempts} 次后仍未送达。` +
-        `原因：${row.lastError ?? '未知'}。请核实对方账号或平台配置，必要时电话联系本人。`;
+      const platform = PLATFORM_LABELS[row.platform] ?? row.platform;
+      const reason = `原因：${row.lastError ?? '未知'}。`;
+      // A reply to 匿名意见 or 查询 must forget its recipient like the turn did: neither name nor
+      // row number (which sits beside the notice of the new suggestion) may reach the office.
+      const sealed = row.eventId ? await em.findOneBy(SealedReplyEntity, { eventId: row.eventId }) : null;
+      const text = sealed
+        ? `【消息未送达】一条匿名意见的回复（${platform}）重试 ${row.attempts} 次后仍未送达。${reason}为保护匿名，收件人不予显示；发送人可凭回执码「查询」答复。请核实平台配置。`
+        : `【消息未送达】发给 ${await recipientLabel(em, row.recipient)} 的${await whatWasSent(em, row)}（${platform}，第 ${row.id} 号）重试 ${row.attempts} 次后仍未送达。` +
+          `${reason}请核实对方账号或平台配置，必要时电话联系本人。`;
       const at = now();
       for (const member of office) {
         const platform = deps.services.platformFor(member);
@@ -45,4 +48,16 @@ export function createDeadLetterAlert(deps: { transact: Transact; services: BotS
     });
     deps.afterCommit?.();
   };
+}
+
+async function recipientLabel(em: EntityManager, recipient: string): Promise<string> {
+  const userId = recipient.startsWith('user:') ? recipient.slice(5) : null;
+  const person = userId ? await em.findOneBy(PersonEntity, { id: userId }) : null;
+  return person ? `${person.name}（${person.id}）` : recipient.startsWith('group:') ? `群聊 ${recipient.slice(6)}` : recipient;
+}
+
+async function whatWasSent(em: EntityManager, row: OutboundMessageRow): Promise<string> {
+  const card = row.cardId ? await em.findOneBy(CardEntity, { id: row.cardId }) : null;
+  if (card?.subjectType === ALERT_SUBJECT) return `即时报告 ${card.subjectId} 的提醒卡片`;
+  return row.kind === 'card_update' ? '一条卡片状态更新' : '一条消息';
 }

@@ -22,7 +22,7 @@ export async function applyOrgSnapshot(
 ): Promise<OrgChangeSummary> {
   const { now } = options;
   for (const d of snapshot.departments) {
-    await em.upsert(DepartmentEntity, { id: d.id, name: d.name, parentId: d.parentId ?? null, active: true, updatedAt: now }, ['id']);
+    await em.upsert(DepartmentEntity, { id: d.id, name: d.name, parentId: d.parentId ?? null, active: true, updatedAt: now, ...(options.platform ? { platform: options.platform } : {}) }, ['id']);
   }
   const existing = new Set(
     (snapshot.people.length ? await em.findBy(PersonEntity, { id: In(snapshot.people.map((p) => p.id)) }) : []).map((p) => p.id),
@@ -50,8 +50,9 @@ async function deactivateMissing(em: EntityManager, snapshot: OrgFile, platform:
   const gone = await em.findBy(PersonEntity, { platform, active: true, ...(keepPeople.length ? { id: Not(In(keepPeople)) } : {}) });
   if (gone.length) await em.update(PersonEntity, { id: In(gone.map((p) => p.id)) }, { active: false, updatedAt: now });
   const keepDepartments = snapshot.departments.map((d) => d.id);
+  // Only this platform's departments: another platform's, and those imported from a file, stay.
   if (keepDepartments.length) {
-    await em.update(DepartmentEntity, { id: Not(In(keepDepartments)), active: true }, { active: false, updatedAt: now });
+    await em.update(DepartmentEntity, { platform, active: true, id: Not(In(keepDepartments)) }, { active: false, updatedAt: now });
   }
   return gone.length;
 }
