@@ -12,11 +12,10 @@
  *   npm run bench:dingtalk          (BENCH_MESSAGES=10000 BENCH_IN_FLIGHT=100 to change the load)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createBenchApp } from './bench-app';
 import { recordBenchmark } from './record';
 import { FakeGateway, robotMessagePayload } from '../test/dingtalk/fake-gateway';
 
@@ -31,17 +30,7 @@ type ChildMessage = { ready: true } | { count: number } | { rssKb: number; peakK
 // The server (child process)
 
 async function serveApp(): Promise<void> {
-  const { loadConfig } = await import('../src/config/load-config');
-  const { createApp } = await import('../src/app');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xinsheng-bench-dt-'));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: `sqlite:${path.join(dataDir, 'xinsheng.db')}`,
-    DATA_DIR: dataDir,
-    DATA_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'error',
+  const { app, remove } = await createBenchApp({
     DINGTALK_CLIENT_ID: 'dingbench',
     DINGTALK_CLIENT_SECRET: 'bench-secret',
     DINGTALK_API_BASE: process.env.BENCH_GATEWAY!,
@@ -49,7 +38,6 @@ async function serveApp(): Promise<void> {
   });
   // The SDK announces every connection on the console; not part of the measurement.
   console.info = () => undefined;
-  const app = await createApp(config);
   await app.start();
   process.send!({ ready: true });
   process.on('message', async (message: { cmd: string }) => {
@@ -60,7 +48,7 @@ async function serveApp(): Promise<void> {
       process.send!({ rssKb: Math.round(process.memoryUsage().rss / 1024), peakKb: peakRssKb() });
     } else {
       await app.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      remove();
       process.exit(0);
     }
   });

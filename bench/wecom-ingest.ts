@@ -17,13 +17,11 @@
  *                                   BENCH_PROF=<dir> writes a CPU profile of the server)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { createBenchApp } from './bench-app';
 import { recordBenchmark } from './record';
 
 const CONNECTIONS = 100;
@@ -91,17 +89,7 @@ async function serveFakeWecom(): Promise<void> {
 }
 
 async function serveApp(): Promise<void> {
-  const { loadConfig } = await import('../src/config/load-config');
-  const { createApp } = await import('../src/app');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xinsheng-bench-'));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: `sqlite:${path.join(dataDir, 'xinsheng.db')}`,
-    DATA_DIR: dataDir,
-    DATA_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'error',
+  const { app, remove } = await createBenchApp({
     WECOM_CORP_ID: KEYS.corpId,
     WECOM_AGENT_ID: AGENT_ID,
     WECOM_SECRET: 'bench-secret',
@@ -109,7 +97,6 @@ async function serveApp(): Promise<void> {
     WECOM_ENCODING_AES_KEY: KEYS.encodingAesKey,
     WECOM_API_BASE: process.env.BENCH_WECOM_API!,
   });
-  const app = await createApp(config);
   const { port } = await app.start();
   if (process.env.BENCH_TRANSPORT_ONLY) {
     // The comparison row: the same server and WeCom route, but a sink that stores nothing.
@@ -124,7 +111,7 @@ async function serveApp(): Promise<void> {
       return;
     }
     await app.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    remove();
     process.exit(0);
   });
 }

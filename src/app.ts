@@ -103,7 +103,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const bot = createBot(services, botModules);
   const outbox = createOutboxDispatcher({
-    dataSource,
     transact,
     cipher,
     log,
@@ -115,7 +114,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
     onSent: (rows) => escalations.recordDeliveries(rows),
   });
-  const escalations = createEscalationWorker({ dataSource, transact, services, steps: config.escalation.steps, log, now, afterCommit: () => outbox.kick() });
+  const escalations = createEscalationWorker({ transact, services, steps: config.escalation.steps, log, now, afterCommit: () => outbox.kick() });
   const inbound = createInboundStore({
     dataSource,
     transact,
@@ -134,7 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
   if (config.console) routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), now }));
-  const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, outbox, adapters) });
+  const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
 
   let server: http.Server | null = null;
   let jobs: ScheduledTask[] = [];
@@ -208,12 +207,13 @@ function scheduleJobs(app: XinshengApp): ScheduledTask[] {
   return [task];
 }
 
-async function readiness(dataSource: DataSource, outbox: OutboxDispatcher, adapters: PlatformAdapter[]): Promise<Readiness> {
+async function readiness(dataSource: DataSource, inbound: InboundStore, outbox: OutboxDispatcher, adapters: PlatformAdapter[]): Promise<Readiness> {
   const checks: Record<string, unknown> = {};
   let ready = true;
   try {
     await dataSource.query('SELECT 1');
     checks.database = 'ok';
+    checks.inbound = await inbound.backlog();
     checks.outbox = await outbox.backlog();
   } catch (error) {
     ready = false;

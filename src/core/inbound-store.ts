@@ -34,6 +34,8 @@ export interface InboundStore {
   acceptAndProcess(event: BotEvent): Promise<boolean>;
   /** Processes stored events still waiting (after a restart, or another instance's crash). */
   recover(): Promise<number>;
+  /** For /readyz: events stored but not processed yet, and those given up on (their senders were told). */
+  backlog(): Promise<{ waiting: number; failed: number }>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -327,6 +329,11 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
       return true;
     },
     recover: () => processWaiting(200),
+    backlog: () =>
+      options.transact(async (em) => ({
+        waiting: await em.countBy(InboundEventEntity, { status: 'received' }),
+        failed: await em.countBy(InboundEventEntity, { status: 'failed' }),
+      })),
     start() {
       stopped = false;
       timer = setInterval(() => void track(pump()), 5000);

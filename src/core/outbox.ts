@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { CardDeliveryEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
-import { createTransact, type Transact } from '../db/data-source';
+import type { Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
+import { createCoalescingPoller } from '../lib/coalescing-poller';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from '../platforms/platform-adapter';
 
@@ -100,7 +101,6 @@ export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, 
 }
 
 export interface DispatcherOptions {
-  dataSource: DataSource;
   cipher: DataCipher;
   log: Logger;
   adapters: PlatformAdapter[];
@@ -109,7 +109,7 @@ export interface DispatcherOptions {
    * The app's transaction runner. On SQLite every statement shares one connection, so the
    * dispatcher's reads and writes must queue behind other transactions rather than run inside them.
    */
-  transact?: Transact;
+  transact: Transact;
   now?: () => number;
   /** How long a claimed row stays reserved for this instance; renewed while a round runs. */
   leaseMs?: number;
@@ -211,7 +211,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
   const batchSize = options.batchSize ?? 100;
   const concurrency = options.concurrency ?? 8;
   const rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
-  const transact = options.transact ?? createTransact(options.dataSource);
+  const { transact } = options;
   const adapters = new Map(options.adapters.map((a) => [a.name as string, a]));
   // Pacing uses the real clock: it sleeps, and an injected test clock does not advance by itself.
   const pacers = new Map(options.adapters.map((a) => [a.name as string, createPacer(a.sendRateLimitPerSecond)]));
@@ -220,10 +220,6 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
   const boot = randomUUID().slice(0, 8);
   let roundNumber = 0;
   const hooks = new Set<Promise<unknown>>();
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
-  let again = false;
-  let stopped = true;
 
   interface Round {
     token: string;
@@ -437,7 +433,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
           const rows = await claimDueRows(current);
           handled += rows.length;
           queue.push(...groupsOf(current, rows));
-          if (rows.length < batchSize || stopped) exhausted = true;
+          if (rows.length < batchSize || poller.stopped) exhausted = true;
         } catch (error) {
           exhausted = true;
           options.log.error({ err: error }, 'claiming outbound messages failed');
@@ -489,46 +485,19 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     );
   }
 
-  function runOnce(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = round()
-      .catch((error) => {
-        options.log.error({ err: error }, 'outbox round failed');
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (again && !stopped) {
-          again = false;
-          void runOnce();
-        }
-      });
-    return running;
-  }
+  const poller = createCoalescingPoller(round, { intervalMs: options.pollIntervalMs ?? 1000, log: options.log, name: 'outbox' });
 
   return {
     start() {
-      stopped = false;
-      timer = setInterval(() => void runOnce(), options.pollIntervalMs ?? 1000);
-      timer.unref();
-      void releaseOwnLeases()
-        .catch((error) => options.log.error({ err: error }, 'releasing leases of a previous run failed'))
-        .then(() => runOnce());
+      // Rows this instance claimed before a restart are taken back at once rather than at lease expiry.
+      poller.start(releaseOwnLeases);
     },
     async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = null;
-      while (running) await running;
+      await poller.stop();
       await Promise.allSettled([...hooks]);
     },
-    kick() {
-      if (!stopped) void runOnce();
-    },
-    runOnce,
+    kick: poller.kick,
+    runOnce: poller.run,
     backlog() {
       return transact(async (em) => {
         const messages = em.getRepository(OutboundMessageEntity);

@@ -50,6 +50,7 @@ describe('inbound events survive a stop between storing and processing', () => {
       const replies = await consoleClient(t).say('zhangsan', '上报 #谈心 内容');
       expect(replies).toEqual([expect.objectContaining({ text: expect.stringContaining('处理您的消息时出错') })]);
       expect((await t.app.dataSource.getRepository(InboundEventEntity).find())[0].status).toBe('failed');
+      expect((await t.request.get('/readyz')).body.checks.inbound).toEqual({ waiting: 0, failed: 1 });
     } finally {
       await t.stop();
     }

@@ -1,15 +1,15 @@
-import { In, type DataSource } from 'typeorm';
+import { In } from 'typeorm';
 import type { BotServices } from '../../bot/turn-context';
 import type { Transact } from '../../db/data-source';
 import { EscalationEntity, EscalationEventEntity, type Escalation } from '../../db/entities/escalation.entity';
 import type { OutboundMessageRow } from '../../db/entities/messaging.entity';
 import { appendLedger } from '../ledger/ledger';
+import { createCoalescingPoller } from '../../lib/coalescing-poller';
 import type { Logger } from '../../lib/logger';
 import type { EscalationStep } from './escalation-steps';
 import { runEscalationStep } from './escalation-service';
 
 export interface EscalationWorkerOptions {
-  dataSource: DataSource;
   transact: Transact;
   services: BotServices;
   steps: EscalationStep[];
@@ -41,10 +41,6 @@ export interface EscalationWorker {
 export function createEscalationWorker(options: EscalationWorkerOptions): EscalationWorker {
   const now = options.now ?? Date.now;
   const { steps, transact } = options;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
-  let again = false;
-  let stopped = true;
 
   async function dueEscalations(): Promise<Escalation[]> {
     return transact((em) =>
@@ -96,25 +92,7 @@ export function createEscalationWorker(options: EscalationWorkerOptions): Escala
     return ran;
   }
 
-  function runDue(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = round()
-      .catch((error) => {
-        options.log.error({ err: error }, 'escalation round failed');
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (again && !stopped) {
-          again = false;
-          void runDue();
-        }
-      });
-    return running;
-  }
+  const poller = createCoalescingPoller(round, { intervalMs: options.pollIntervalMs ?? 1000, log: options.log, name: 'escalation' });
 
   async function recordDeliveries(rows: OutboundMessageRow[]): Promise<void> {
     const cardRows = rows.filter((r) => r.kind === 'send' && r.cardId && r.recipient.startsWith('user:'));
@@ -142,22 +120,10 @@ export function createEscalationWorker(options: EscalationWorkerOptions): Escala
   }
 
   return {
-    start() {
-      stopped = false;
-      timer = setInterval(() => void runDue(), options.pollIntervalMs ?? 1000);
-      timer.unref();
-      void runDue();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = null;
-      while (running) await running;
-    },
-    kick() {
-      if (!stopped) void runDue();
-    },
-    runDue,
+    start: () => poller.start(),
+    stop: poller.stop,
+    kick: poller.kick,
+    runDue: poller.run,
     recordDeliveries,
   };
 }
