@@ -45,7 +45,9 @@ export function createDataSource(config: DatabaseConfig): DataSource {
 
 /**
  * Runs work in a transaction. `urgent` work (storing inbound events before they are acknowledged)
- * goes ahead of work that is still waiting its turn.
+ * goes ahead of work that is still waiting its turn. The work may run more than once (a MySQL
+ * deadlock victim is run again), so it touches only the database; slow or outside effects belong
+ * after the commit.
  */
 export type Transact = <T>(work: (em: EntityManager) => Promise<T>, options?: { urgent?: boolean }) => Promise<T>;
 
@@ -75,10 +77,11 @@ function drain(queue: SqliteQueue): void {
 
 /**
  * SQLite has one connection, and TypeORM would interleave two concurrent transactions on it, so
- * there they run one at a time (urgent ones first); MySQL runs them concurrently.
+ * there they run one at a time (urgent ones first); MySQL runs them concurrently, and runs again a
+ * transaction it chose as a deadlock victim (MySQL rolled it back whole and asks for exactly that).
  */
 export function createTransact(dataSource: DataSource): Transact {
-  if (dataSource.options.type === 'mysql') return (work) => dataSource.transaction(work);
+  if (dataSource.options.type === 'mysql') return (work) => retryDeadlocks(() => dataSource.transaction(work));
   let queue = sqliteQueues.get(dataSource);
   if (!queue) sqliteQueues.set(dataSource, (queue = { urgent: [], normal: [], busy: false }));
   const shared = queue;
@@ -88,6 +91,30 @@ export function createTransact(dataSource: DataSource): Transact {
       (options?.urgent ? shared.urgent : shared.normal).push(item);
       drain(shared);
     });
+}
+
+const DEADLOCK_ATTEMPTS = 4;
+
+/**
+ * Two transactions that each lock a gap the other wants to insert into (the first use of a new
+ * counter, say) deadlock on MySQL; one is rolled back. Work given to Transact only touches the
+ * database, so running it again is safe.
+ */
+async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isDeadlockError(error) || attempt >= DEADLOCK_ATTEMPTS) throw error;
+      // A short random pause, so the transactions that collided do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}
+
+function isDeadlockError(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string } };
+  return (e?.driverError?.code ?? e?.code) === 'ER_LOCK_DEADLOCK';
 }
 
 export function isDuplicateKeyError(error: unknown): boolean {
