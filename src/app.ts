@@ -29,7 +29,7 @@ import { describeSync, syncDirectories } from './modules/org/directory-sync';
 import { PersonEntity } from './db/entities/org.entity';
 import { In } from 'typeorm';
 import { createPlatformAdapters } from './platforms';
-import type { PlatformAdapter } from './platforms/platform-adapter';
+import type { PlatformAdapter } from './core/platform-adapter';
 import { createConsoleRouter } from './platforms/console/console-routes';
 import { createHttpServer, type Readiness } from './http/create-http-server';
 import type Router from '@koa/router';

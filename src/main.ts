@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { loadConfig, type Config } from './config/load-config';
 import { createApp, type XinshengApp } from './app';
 import { ConfigError } from './core/errors';
-import { verifyLedger } from './modules/ledger/ledger';
+import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';

@@ -1,4 +1,4 @@
-import type { Actor } from '../modules/org/org-service';
+import type { Actor } from '../core/actor';
 import { ROLE_LABELS } from '../domain/glossary';
 import type { Command, MineSection } from './turn-context';
 

@@ -6,9 +6,9 @@ import type { Role } from '../db/entities/org.entity';
 import type { Person } from '../db/entities/org.entity';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
-import type { LedgerRecord } from '../modules/ledger/ledger';
-import type { Actor } from '../modules/org/org-service';
-import type { DirectorySnapshot } from '../platforms/platform-adapter';
+import type { LedgerRecord } from '../core/ledger';
+import type { Actor } from '../core/actor';
+import type { DirectorySnapshot } from '../core/platform-adapter';
 
 /** What handlers need beyond the turn itself; built once by the composition root. */
 export interface BotServices {

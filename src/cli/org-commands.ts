@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { XinshengApp } from '../app';
 import { parseOrgFile } from '../modules/org/org-file';
 import { applyOrgSnapshot } from '../modules/org/org-sync';
-import { appendLedger } from '../modules/ledger/ledger';
+import { appendLedger } from '../core/ledger';
 import { grantRole, resolvePerson, revokeRole } from '../modules/org/org-service';
 import { ROLE_WORDS } from '../domain/glossary';
 import type { GrantableRole } from '../db/entities/org.entity';

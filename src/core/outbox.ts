@@ -7,7 +7,7 @@ import type { Logger } from '../lib/logger';
 import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
 import { createCoalescingPoller } from '../lib/coalescing-poller';
 import { PlatformApiError } from './errors';
-import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from '../platforms/platform-adapter';
+import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from './platform-adapter';
 
 /*
  * The transactional outbox (PRODUCT.md §5 "nothing is lost").

@@ -1,7 +1,7 @@
 import { PlatformApiError } from '../core/errors';
 import type { Recipient } from '../core/messages';
 import { mapLimited } from '../lib/map-limited';
-import type { DeliveryOutcome } from './platform-adapter';
+import type { DeliveryOutcome } from '../core/platform-adapter';
 
 /** What one call of a delivery reports about its own recipients; the rest got the message. */
 export interface CallResult {

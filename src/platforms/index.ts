@@ -1,6 +1,6 @@
 import type { Config } from '../config/load-config';
 import type { Logger } from '../lib/logger';
-import type { PlatformAdapter } from './platform-adapter';
+import type { PlatformAdapter } from '../core/platform-adapter';
 import { createWecomAdapter } from './wecom/wecom-adapter';
 import { createDingtalkAdapter } from './dingtalk/dingtalk-adapter';
 

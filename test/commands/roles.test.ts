@@ -2,7 +2,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 import { consoleClient, texts } from '../helpers/console-client';
 import { importSampleOrg, SAMPLE_ORG } from '../helpers/org-fixture';
 import { RoleGrantEntity } from '../../src/db/entities/org.entity';
-import { verifyLedger } from '../../src/modules/ledger/ledger';
+import { verifyLedger } from '../../src/core/ledger';
 
 describe('联络员 and 角色 through the console platform', () => {
   let t: TestApp;

@@ -1,6 +1,6 @@
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { nextCounterValue } from '../../src/core/counters';
-import { appendLedger, verifyLedger } from '../../src/modules/ledger/ledger';
+import { appendLedger, verifyLedger } from '../../src/core/ledger';
 import type { BotEvent } from '../../src/core/events';
 import { InboundEventEntity, OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
 import { enqueueOutbound } from '../../src/core/outbox';

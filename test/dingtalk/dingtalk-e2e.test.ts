@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-import type { PlatformAdapter } from '../../src/platforms/platform-adapter';
+import type { PlatformAdapter } from '../../src/core/platform-adapter';
 import { cardCallbackPayload, FakeGateway, robotMessagePayload } from './fake-gateway';
 import { silenceSdkConsole } from './helpers';
 

@@ -1,6 +1,6 @@
 import type { DingtalkConfig } from '../../src/config/load-config';
 import type { BotEvent } from '../../src/core/events';
-import type { InboundSink } from '../../src/platforms/platform-adapter';
+import type { InboundSink } from '../../src/core/platform-adapter';
 
 export const CLIENT_ID = 'dingclientid';
 export const CLIENT_SECRET = 'ding-client-secret';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createLogger } from '../../src/lib/logger';
 import { createDingtalkAdapter } from '../../src/platforms/dingtalk/dingtalk-adapter';
 import { signCallback, verifyCallbackSignature } from '../../src/platforms/dingtalk/dingtalk-signature';
-import type { PlatformAdapter } from '../../src/platforms/platform-adapter';
+import type { PlatformAdapter } from '../../src/core/platform-adapter';
 import { SignatureError } from '../../src/core/errors';
 import { robotMessagePayload } from './fake-gateway';
 import { CLIENT_SECRET, dingtalkConfig, FakeSink } from './helpers';

@@ -2,7 +2,7 @@ import { createLogger } from '../../src/lib/logger';
 import { createDingtalkAdapter } from '../../src/platforms/dingtalk/dingtalk-adapter';
 import { encodeCardActionText } from '../../src/platforms/dingtalk/dingtalk-cards';
 import type { ConnectionStatus } from '../../src/platforms/dingtalk/stream-connection';
-import type { PlatformAdapter } from '../../src/platforms/platform-adapter';
+import type { PlatformAdapter } from '../../src/core/platform-adapter';
 import { cardCallbackPayload, FakeGateway, robotMessagePayload } from './fake-gateway';
 import { dingtalkConfig, FakeSink, silenceSdkConsole } from './helpers';
 

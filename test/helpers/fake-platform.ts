@@ -1,6 +1,6 @@
 import { PlatformApiError } from '../../src/core/errors';
 import type { Card, OutboundContent, PlatformName, Recipient } from '../../src/core/messages';
-import { recipientKey, type DeliveryOutcome, type DeliveryRequest, type PlatformAdapter } from '../../src/platforms/platform-adapter';
+import { recipientKey, type DeliveryOutcome, type DeliveryRequest, type PlatformAdapter } from '../../src/core/platform-adapter';
 
 /** What the fake answers to one call: accept it, or fail like a real platform would. */
 export type FakeAnswer = 'ok' | 'server-error' | 'rate-limited' | 'refused' | 'misconfigured';

@@ -5,7 +5,7 @@ import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
-import { appendLedger, verifyLedger } from '../../src/modules/ledger/ledger';
+import { appendLedger, verifyLedger } from '../../src/core/ledger';
 import { exportLedger, parseExportArgs } from '../../src/modules/ledger/ledger-export';
 import { ValidationError } from '../../src/core/errors';
 

@@ -1,7 +1,7 @@
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { consoleClient } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
-import type { DeliveryRequest, DirectorySnapshot, PlatformAdapter } from '../../src/platforms/platform-adapter';
+import type { DeliveryRequest, DirectorySnapshot, PlatformAdapter } from '../../src/core/platform-adapter';
 import { PersonEntity, DepartmentEntity } from '../../src/db/entities/org.entity';
 
 /** A platform whose directory is whatever the test says, and which records deliveries. */

@@ -11,7 +11,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import { PlatformApiError } from '../../src/core/errors';
 import { createLogger } from '../../src/lib/logger';
-import { recipientKey, type PlatformAdapter } from '../../src/platforms/platform-adapter';
+import { recipientKey, type PlatformAdapter } from '../../src/core/platform-adapter';
 
 const platformUrl = process.env.FAKE_PLATFORM_URL!;
 const instance = process.env.INSTANCE_ID!;

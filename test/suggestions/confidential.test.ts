@@ -3,7 +3,7 @@ import { consoleClient, texts } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { SuggestionEntity } from '../../src/db/entities/suggestion.entity';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
-import { verifyLedger } from '../../src/modules/ledger/ledger';
+import { verifyLedger } from '../../src/core/ledger';
 
 describe.each(testDatabases())('意见: a confidential suggestion with a sealed sender (%s)', (database) => {
   let t: TestApp;

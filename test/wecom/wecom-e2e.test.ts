@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import nock from 'nock';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-import type { PlatformAdapter } from '../../src/platforms/platform-adapter';
+import type { PlatformAdapter } from '../../src/core/platform-adapter';
 import { VECTOR_A, VECTOR_B, envelope, signedCallback, textXml } from './wecom-fixtures';
 
 /** The real app (SQLite in a temp folder) with WeCom configured; its API is faked by nock. */

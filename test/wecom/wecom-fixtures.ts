@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { createHttpServer } from '../../src/http/create-http-server';
 import type { BotEvent } from '../../src/core/events';
 import { createLogger } from '../../src/lib/logger';
-import type { InboundSink } from '../../src/platforms/platform-adapter';
+import type { InboundSink } from '../../src/core/platform-adapter';
 import { sealForCorp, signEncrypted, type WecomCipherKeys } from '../../src/platforms/wecom/wecom-crypto';
 
 /** The official vectors of spec §3. */

@@ -1,6 +1,6 @@
 import type { Insight } from '../../db/entities/insight.entity';
 import type { Role } from '../../db/entities/org.entity';
-import type { Actor } from '../org/org-service';
+import type { Actor } from '../../core/actor';
 
 /** Roles that see and follow up every department's insights (PRODUCT.md §2). */
 export const UNIT_WIDE_ROLES: Role[] = ['office', 'deputy', 'secretary'];

@@ -6,7 +6,7 @@ import { CardEntity, type OutboundMessageRow } from '../../db/entities/messaging
 import { PersonEntity } from '../../db/entities/org.entity';
 import { SealedReplyEntity } from '../../db/entities/suggestion.entity';
 import type { Logger } from '../../lib/logger';
-import { peopleWithRole } from '../org/org-service';
+import { peopleWithRole } from '../../core/actor';
 import { ALERT_SUBJECT } from './escalation-service';
 
 /** Marks the office's dead-letter alerts, so that a dead alert is not alerted about in turn. */

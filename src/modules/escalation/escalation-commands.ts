@@ -5,7 +5,7 @@ import { suggestCategory } from '../../domain/category-suggester';
 import { splitCommand } from '../../domain/text';
 import { formatTime, recordInsight } from '../insights/insight-service';
 import { parseReport } from '../insights/report-parser';
-import { officeContact, peopleWithRole } from '../org/org-service';
+import { officeContact, peopleWithRole } from '../../core/actor';
 import {
   ACK_LABELS,
   acknowledge,

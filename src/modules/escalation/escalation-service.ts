@@ -14,8 +14,9 @@ import {
   type EscalationEventKind,
 } from '../../db/entities/escalation.entity';
 import { CATEGORY_LABELS, ROLE_LABELS } from '../../domain/glossary';
-import { appendLedger, type LedgerRecord } from '../ledger/ledger';
-import { departmentNames, peopleWithRole } from '../org/org-service';
+import { appendLedger, type LedgerRecord } from '../../core/ledger';
+import { departmentNames } from '../org/org-service';
+import { peopleWithRole } from '../../core/actor';
 import { formatTime, yearIn } from '../insights/insight-service';
 import { normalizeRecordNumber } from '../../domain/record-number';
 import type { EscalationStep, StepTarget } from './escalation-steps';

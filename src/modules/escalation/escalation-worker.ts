@@ -3,7 +3,7 @@ import type { BotServices } from '../../bot/turn-context';
 import type { Transact } from '../../db/data-source';
 import { EscalationEntity, EscalationEventEntity, type Escalation } from '../../db/entities/escalation.entity';
 import type { OutboundMessageRow } from '../../db/entities/messaging.entity';
-import { appendLedger } from '../ledger/ledger';
+import { appendLedger } from '../../core/ledger';
 import { createCoalescingPoller } from '../../lib/coalescing-poller';
 import type { Logger } from '../../lib/logger';
 import type { EscalationStep } from './escalation-steps';

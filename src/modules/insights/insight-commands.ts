@@ -3,7 +3,8 @@ import { CATEGORY_LABELS, METHOD_LABELS, STATUS_LABELS } from '../../domain/glos
 import { suggestCategory } from '../../domain/category-suggester';
 import { excerpt } from '../../domain/text';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
-import { departmentNames, officeContact } from '../org/org-service';
+import { departmentNames } from '../org/org-service';
+import { officeContact } from '../../core/actor';
 import { formatTime, recordInsight } from './insight-service';
 import type { Insight } from '../../db/entities/insight.entity';
 import { parseReport } from './report-parser';

@@ -5,7 +5,7 @@ import { PersonEntity } from '../../db/entities/org.entity';
 import { ValidationError } from '../../core/errors';
 import type { Transact } from '../../db/data-source';
 import { formatZoned, parseDate, startOfZonedDay } from '../summary/zoned-time';
-import { appendLedger } from './ledger';
+import { appendLedger } from '../../core/ledger';
 import { ledgerKindLabel, SUBJECT_TYPE_LABELS } from './ledger-labels';
 
 export interface LedgerExportRequest {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { appendLedger } from './ledger';
+import { appendLedger } from '../../core/ledger';
 
 /**
  * Reads of individual-level data (an insight's text and history, the identity behind a suggestion)

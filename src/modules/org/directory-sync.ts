@@ -1,6 +1,6 @@
 import type { Transact } from '../../db/data-source';
-import type { DirectorySnapshot } from '../../platforms/platform-adapter';
-import { appendLedger } from '../ledger/ledger';
+import type { DirectorySnapshot } from '../../core/platform-adapter';
+import { appendLedger } from '../../core/ledger';
 import { applyOrgSnapshot, type OrgChangeSummary } from './org-sync';
 
 export interface DirectorySource {

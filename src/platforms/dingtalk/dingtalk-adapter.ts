@@ -11,7 +11,7 @@ import {
   type DirectorySnapshot,
   type InboundSink,
   type PlatformAdapter,
-} from '../platform-adapter';
+} from '../../core/platform-adapter';
 import { chunk, runDeliveryCalls, type DeliveryCall } from '../delivery-calls';
 import { createCallbackRouter } from './dingtalk-callback';
 import { outTrackIdFor, renderActionCardMessage, renderCardParamMap, renderCardStateMessage, type RobotMessage } from './dingtalk-cards';

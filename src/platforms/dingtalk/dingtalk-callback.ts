@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { PayloadError } from '../../core/errors';
 import { readRawBody } from '../../http/raw-body';
 import type { Logger } from '../../lib/logger';
-import type { InboundSink } from '../platform-adapter';
+import type { InboundSink } from '../../core/platform-adapter';
 import { verifyCallbackSignature } from './dingtalk-signature';
 import { parseRobotMessage, robotMessageToEvent } from './to-bot-event';
 

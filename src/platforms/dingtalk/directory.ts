@@ -1,4 +1,4 @@
-import type { DirectorySnapshot } from '../platform-adapter';
+import type { DirectorySnapshot } from '../../core/platform-adapter';
 import type { DingtalkClient } from './dingtalk-client';
 
 /** DingTalk's root department. */

@@ -1,4 +1,4 @@
-import type { DirectorySnapshot } from '../platform-adapter';
+import type { DirectorySnapshot } from '../../core/platform-adapter';
 import { mapLimited } from '../../lib/map-limited';
 import type { WecomClient } from './wecom-client';
 

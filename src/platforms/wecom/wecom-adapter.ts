@@ -9,7 +9,7 @@ import {
   type DirectorySnapshot,
   type InboundSink,
   type PlatformAdapter,
-} from '../platform-adapter';
+} from '../../core/platform-adapter';
 import { fetchWecomDirectory } from './directory';
 import { isInteractive, renderCardAsMarkdown, renderTemplateCard } from './render-card';
 import { chunk, runDeliveryCalls, type DeliveryCall } from '../delivery-calls';

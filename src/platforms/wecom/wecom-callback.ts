@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { readRawBody } from '../../http/raw-body';
 import type { Logger } from '../../lib/logger';
-import type { InboundSink } from '../platform-adapter';
+import type { InboundSink } from '../../core/platform-adapter';
 import { toBotEvent } from './to-bot-event';
 import { openSigned, type SignedParams, type WecomCipherKeys } from './wecom-crypto';
 import { extractEncrypt, parseMessageXml } from './wecom-xml';

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import type { BotEvent } from '../core/events';
-import type { Card, OutboundContent, PlatformName, Recipient } from '../core/messages';
+import type { BotEvent } from './events';
+import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
 
 /**
  * Where a platform hands inbound events. `accept` stores the event durably (de-duplicated by

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { LedgerEntryEntity, type LedgerEntry } from '../../db/entities/ledger.entity';
-import { nextCounterValue } from '../../core/counters';
-import { CounterEntity } from '../../db/entities/insight.entity';
+import { LedgerEntryEntity, type LedgerEntry } from '../db/entities/ledger.entity';
+import { nextCounterValue } from './counters';
+import { CounterEntity } from '../db/entities/insight.entity';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
