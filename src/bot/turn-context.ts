@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { CardStore } from '../core/card-store';
 import type { BotEvent } from '../core/events';
-import type { OutboundContent, PlatformName } from '../core/messages';
+import type { OutboundContent, OutboundPriority, PlatformName } from '../core/messages';
 import type { Role } from '../db/entities/org.entity';
 import type { Person } from '../db/entities/org.entity';
 import type { DataCipher } from '../lib/data-cipher';
@@ -41,8 +41,8 @@ export interface TurnContext {
   /** Answers the sender where they wrote (a direct chat or the group). */
   reply(content: OutboundContent): Promise<void>;
   replyText(text: string): Promise<void>;
-  /** Writes to people directly, each on their own platform. */
-  notify(personIds: string[], content: OutboundContent): Promise<void>;
+  /** Writes to people directly, each on their own platform (priority: see OutboundPriority; default 'reply'). */
+  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority }): Promise<void>;
   ledger(record: LedgerRecord): Promise<void>;
   /** Runs `task` after this turn's transaction commits, for slow calls (a directory read). */
   defer(task: () => Promise<void>): void;

@@ -36,4 +36,20 @@ export type CardActionEvent = EventBase & {
 /** The person opened the bot (WeCom enter_agent); answered with a welcome once per person. */
 export type EnterEvent = EventBase & { type: 'enter' };
 
-export type BotEvent = MessageEvent | CardActionEvent | EnterEvent;
+/**
+ * A file the person sent (a liaison's department report as .docx, the office's report of record).
+ * `ref` is the platform's handle for downloading it (WeCom media_id, DingTalk downloadCode, a console
+ * upload id); the kernel downloads and stores the file (encrypted, `src/core/file-store.ts`) before the
+ * turn runs and sets `storedFileId`, or sets `refused` when it is too large or of a type nobody takes.
+ */
+export interface InboundFile {
+  name: string;
+  ref: string;
+  size?: number;
+  mimeType?: string;
+  storedFileId?: string;
+  refused?: 'too_large' | 'type' | 'download_failed';
+}
+export type FileEvent = EventBase & { type: 'file'; file: InboundFile; caption?: string };
+
+export type BotEvent = MessageEvent | CardActionEvent | EnterEvent | FileEvent;

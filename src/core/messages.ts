@@ -47,5 +47,12 @@ export type OutboundContent =
   | { kind: 'card'; card: Card }
   | { kind: 'file'; fileName: string; mimeType: string; dataBase64: string };
 
+/**
+ * Which outbound messages go first when many wait: alerts (immediate reports, escalation steps), then
+ * replies to a person's own message and one-to-one notices, then bulk fan-outs (questionnaires, cycle
+ * tasks, reminders). The platform's rate limits hold for all of them together.
+ */
+export type OutboundPriority = 'alert' | 'reply' | 'bulk';
+
 /** Where an outbound message goes: one person, or one group chat. */
 export type Recipient = { kind: 'user'; userId: string } | { kind: 'group'; groupId: string };

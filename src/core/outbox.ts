@@ -4,7 +4,7 @@ import { CardDeliveryEntity, OutboundMessageEntity, type OutboundMessageRow } fr
 import type { Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
-import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
+import type { Card, OutboundContent, OutboundPriority, PlatformName, Recipient } from './messages';
 import { createCoalescingPoller } from '../lib/coalescing-poller';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from './platform-adapter';
@@ -40,6 +40,8 @@ export interface OutboundDraft {
   content: OutboundContent;
   /** The inbound event this answers, if any. */
   eventId?: string | null;
+  /** Default 'reply'; alerts go ahead of replies, bulk fan-outs after them (see OutboundPriority). */
+  priority?: OutboundPriority;
 }
 
 export function parseRecipientKey(key: string): Recipient {

@@ -48,6 +48,8 @@ export interface PlatformAdapter {
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
   /** Show a card's new state on a copy already delivered; `ref` is what deliver() returned. */
   updateCard?(recipient: Recipient, ref: string, card: Card): Promise<void>;
+  /** Downloads a file a person sent (FileEvent.file.ref); throw PlatformApiError when it cannot be had. */
+  downloadFile?(file: { ref: string; name: string }): Promise<{ data: Buffer; name: string; mimeType?: string }>;
   /** Read the platform's directory (departments and people) for `同步通讯录`. */
   fetchDirectory?(): Promise<DirectorySnapshot>;
   /** Problems a deployer must fix (bad credentials …), reported by /readyz. */
