@@ -24,6 +24,9 @@ import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
+import { createTimerWorker, type TimerWorker } from './core/timers';
+import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
+import { createReminderPolicy } from './core/reminder-policy';
 import { createDeadLetterAlert } from './modules/escalation/dead-letter-alert';
 import { describeSync, syncDirectories } from './modules/org/directory-sync';
 import { PersonEntity } from './db/entities/org.entity';
@@ -50,8 +53,10 @@ export interface XinshengApp {
   bot: Bot;
   inbound: InboundStore;
   outbox: OutboxDispatcher;
-  /** Runs due steps of immediate-report escalations (PRODUCT.md §4). */
+  /** Runs due steps of immediate-report escalations (PRODUCT.md §4), on the timers. */
   escalations: EscalationWorker;
+  /** The one durable timer worker (escalation steps, deadlines, reminders, cycle openings …). */
+  timers: TimerWorker;
   adapters: PlatformAdapter[];
   koa: Koa;
   /** Runs pending migrations. */
@@ -79,6 +84,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const adapters = options.adapters ?? createPlatformAdapters({ config, log });
   const byName = new Map<string, PlatformAdapter>(adapters.map((a) => [a.name, a]));
   const primary: PlatformName = adapters.find((a) => a.name !== 'console')?.name ?? 'console';
+  const calendar = createHolidayCalendar(config.reminders.holidaysFile ? readHolidayOverrides(config.reminders.holidaysFile) : {});
+  const reminders = createReminderPolicy({ timeZone: config.timeZone, quietHours: config.reminders.quietHours, calendar });
 
   const services: BotServices = {
     cipher,
@@ -86,11 +93,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
     timeZone: config.timeZone,
     minGroupSize: config.minGroupSize,
+    minCommentGroupSize: config.minCommentGroupSize,
+    reminders,
+    facts: {},
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
     syncDirectories: () => app.syncDirectories(),
-    wakeEscalations: () => escalations.kick(),
+    wakeTimers: () => timers.kick(),
     notifyLater: async (personIds, content) => {
       await transact(async (em) => {
         for (const person of await em.findBy(PersonEntity, { id: In(personIds) })) {
@@ -114,7 +124,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
     onSent: (rows) => escalations.recordDeliveries(rows),
   });
-  const escalations = createEscalationWorker({ transact, services, steps: config.escalation.steps, log, now, afterCommit: () => outbox.kick() });
+  const escalations = createEscalationWorker({ transact, services, steps: config.escalation.steps, now, runDueTimers: (kinds) => timers.runDue(kinds) });
+  const timerHandlers = new Map([...Object.entries(escalations.timerHandlers()), ...bot.timerHandlers()]);
+  const timers = createTimerWorker({ transact, log, now, handlers: () => timerHandlers, afterCommit: () => outbox.kick() });
   const inbound = createInboundStore({
     dataSource,
     transact,
@@ -148,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     inbound,
     outbox,
     escalations,
+    timers,
     adapters,
     koa,
     async migrate() {
@@ -165,7 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       for (const adapter of adapters) await adapter.start(inbound);
       inbound.start();
       outbox.start();
-      escalations.start();
+      await transact((em) => bot.onStart(em, now()));
+      timers.start();
       jobs = scheduleJobs(app);
       const port = (server.address() as AddressInfo).port;
       log.info({ port, platforms: adapters.map((a) => a.name), console: config.console }, 'xinsheng is serving');
@@ -178,7 +192,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       server = null;
       for (const adapter of adapters) await adapter.stop();
       await inbound.stop();
-      await escalations.stop();
+      await timers.stop();
       await outbox.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -1,5 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import type { BotEvent, CardActionEvent, MessageEvent } from '../core/events';
+import type { BotEvent, CardActionEvent, FileEvent, MessageEvent } from '../core/events';
+import { deleteStoredFile } from '../core/file-store';
+import type { TimerHandlerEntry } from '../core/timers';
+import { createJobContext, notifyPeople } from './job-context';
 import { enqueueOutbound } from '../core/outbox';
 import { PersonEntity } from '../db/entities/org.entity';
 import { ROLE_LABELS } from '../domain/glossary';
@@ -14,6 +17,10 @@ import { groupHelpText, helpCommand, helpText, mineCommand } from './help';
 export interface Bot {
   handle(em: EntityManager, event: BotEvent): Promise<DeferredTask[]>;
   commands: Command[];
+  /** The modules' durable timer handlers, for the app's timer worker. */
+  timerHandlers(): Map<string, TimerHandlerEntry>;
+  /** Runs every module's onStart (schedules recurring timers), in the caller's transaction. */
+  onStart(em: EntityManager, now: number): Promise<void>;
 }
 
 /** Routes one event to its command or card handler, inside the event's transaction. */
@@ -22,6 +29,14 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   const commands: Command[] = [helpCommand(() => commands), mineCommand(mine), ...modules.flatMap((m) => m.commands ?? [])];
   const cardActions = modules.flatMap((m) => m.cardActions ?? []);
   const beforeEachTurn = modules.flatMap((m) => (m.beforeEachTurn ? [m.beforeEachTurn] : []));
+  const fileHandlers = modules.flatMap((m) => m.files ?? []);
+  const timers = new Map<string, TimerHandlerEntry>();
+  for (const module of modules) {
+    for (const [kind, handler] of Object.entries(module.timers ?? {})) {
+      if (timers.has(kind)) throw new Error(`two modules handle the timer kind ${kind}`);
+      timers.set(kind, { run: (em, job, now) => handler(createJobContext(em, services, now), job) });
+    }
+  }
   const byWord = new Map<string, Command>();
   for (const command of commands) {
     for (const word of [command.name, ...command.aliases]) byWord.set(word.toLowerCase(), command);
@@ -39,14 +54,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       services,
       reply: (content) => enqueueOutbound(em, services.cipher, { platform: event.platform, recipients: [replyTo], content, eventId: event.id }, now),
       replyText: (text) => ctx.reply({ kind: 'text', text }),
-      notify: async (personIds, content) => {
-        if (personIds.length === 0) return;
-        const people = await em.findBy(PersonEntity, { id: In([...new Set(personIds)]) });
-        for (const person of people) {
-          const platform = person.id === event.senderId ? event.platform : services.platformFor(person);
-          await enqueueOutbound(em, services.cipher, { platform, recipients: [{ kind: 'user', userId: person.id }], content }, now);
-        }
-      },
+      notify: (personIds, content, options) => notifyPeople(em, services, personIds, content, now, { ...options, event }),
       ledger: async (record) => {
         await appendLedger(em, { actorId: actor.person.id, ...record }, now);
       },
@@ -103,6 +111,23 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
     await handler.run(ctx, event.cardId, event.values);
   }
 
+  /** A file the kernel stored (or refused) before the turn: the first module that wants it takes it. */
+  async function onFile(ctx: TurnContext, event: FileEvent): Promise<void> {
+    if (event.conversation.kind === 'group') {
+      await discardFile(ctx, event);
+      await ctx.replyText('群聊中的文件我不会读取。需要提交文件时，请私聊我发送。');
+      return;
+    }
+    for (const handler of fileHandlers) {
+      if (await handler.wants(ctx, event)) {
+        await handler.run(ctx, event);
+        return;
+      }
+    }
+    await discardFile(ctx, event);
+    await ctx.replyText(`收到文件「${event.file.name.slice(0, 60)}」，但现在没有需要您提交文件的事项，文件未保存。提交部门报告或存档报告时，请先发送相应命令（发送「帮助」查看）。`);
+  }
+
   async function onEnter(ctx: TurnContext): Promise<void> {
     if (ctx.actor.person.welcomedAt) return;
     await ctx.em.update(PersonEntity, { id: ctx.actor.person.id }, { welcomedAt: ctx.now });
@@ -111,6 +136,10 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
 
   return {
     commands,
+    timerHandlers: () => timers,
+    async onStart(em, now) {
+      for (const module of modules) await module.onStart?.(createJobContext(em, services, now));
+    },
     async handle(em, event) {
       const deferred: DeferredTask[] = [];
       // Replies of anonymous turns (匿名意见, 查询) that were delivered meanwhile are forgotten now.
@@ -119,6 +148,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       try {
         if (event.type === 'message') await onMessage(ctx, event);
         else if (event.type === 'card_action') await onCardAction(ctx, event);
+        else if (event.type === 'file') await onFile(ctx, event);
         else await onEnter(ctx);
       } catch (error) {
         if (!(error instanceof UserFacingError)) throw error;
@@ -127,6 +157,10 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       return deferred;
     },
   };
+}
+
+async function discardFile(ctx: TurnContext, event: FileEvent): Promise<void> {
+  if (event.file.storedFileId) await deleteStoredFile(ctx.em, event.file.storedFileId);
 }
 
 async function defaultRefusal(ctx: TurnContext, command: Command): Promise<string> {

@@ -1,6 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import type { CardStore } from '../core/card-store';
-import type { BotEvent } from '../core/events';
+import type { BotEvent, FileEvent } from '../core/events';
+import type { ReminderPolicy } from '../core/reminder-policy';
+import type { TimerJob } from '../core/timers';
+import type { FactSources } from '../domain/facts';
 import type { OutboundContent, OutboundPriority, PlatformName } from '../core/messages';
 import type { Role } from '../db/entities/org.entity';
 import type { Person } from '../db/entities/org.entity';
@@ -16,7 +19,14 @@ export interface BotServices {
   cards: CardStore;
   log: Logger;
   timeZone: string;
+  /** Aggregates over fewer people are not shown (MIN_GROUP_SIZE). */
   minGroupSize: number;
+  /** Free-text answers are shown only for groups of at least this many (MIN_COMMENT_GROUP_SIZE). */
+  minCommentGroupSize: number;
+  /** Quiet hours, rest days and once-a-day: every reminder goes through it. */
+  reminders: ReminderPolicy;
+  /** What other modules expose (questionnaire results, department reports, themes, supervision). */
+  facts: FactSources;
   /** The platform a person is reached on when the bot writes first (alerts, notices). */
   platformFor(person: Person): PlatformName;
   /** Platforms that can read their directory, for 同步通讯录. */
@@ -25,8 +35,8 @@ export interface BotServices {
   syncDirectories(): Promise<string[]>;
   /** The clock (injected in tests). */
   now(): number;
-  /** Has the escalation worker run due steps now (a turn opened one due at once) rather than at its next poll. */
-  wakeEscalations(): void;
+  /** Has the timer worker run due jobs now (a turn scheduled one due at once) rather than at its next poll. */
+  wakeTimers(): void;
   /** Writes a message to people outside any turn (after a deferred task), and has it delivered. */
   notifyLater(personIds: string[], content: OutboundContent): Promise<void>;
 }
@@ -41,8 +51,11 @@ export interface TurnContext {
   /** Answers the sender where they wrote (a direct chat or the group). */
   reply(content: OutboundContent): Promise<void>;
   replyText(text: string): Promise<void>;
-  /** Writes to people directly, each on their own platform (priority: see OutboundPriority; default 'reply'). */
-  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority }): Promise<void>;
+  /**
+   * Writes to people directly, each on their own platform (priority: see OutboundPriority; default
+   * 'reply'; `batch` for a fan-out to many, see notifyPeople).
+   */
+  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority; batch?: boolean }): Promise<void>;
   ledger(record: LedgerRecord): Promise<void>;
   /** Runs `task` after this turn's transaction commits, for slow calls (a directory read). */
   defer(task: () => Promise<void>): void;
@@ -79,7 +92,39 @@ export interface CardActionHandler {
 /** A section of `我的` (one's own submissions, open tasks …), contributed by a module. */
 export type MineSection = (ctx: TurnContext) => Promise<string | null>;
 
+/**
+ * Work outside a chat turn (a due timer, start-up), in one transaction: what it writes commits
+ * together, and its messages go out through the outbox after the commit.
+ */
+export interface JobContext {
+  em: EntityManager;
+  now: number;
+  services: BotServices;
+  /** Writes to people, each on their own platform (as TurnContext.notify). */
+  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority; batch?: boolean }): Promise<void>;
+  /** Appends a ledger entry with no actor (the system acted). */
+  ledger(record: LedgerRecord): Promise<void>;
+}
+
+/** Runs a due durable timer of the module's kind (see src/core/timers.ts), inside its transaction. */
+export type TimerJobHandler = (ctx: JobContext, job: TimerJob) => Promise<void>;
+
+/**
+ * Takes a file a person sent. The kernel has stored it (event.file.storedFileId, encrypted) or set
+ * event.file.refused before the turn; the first handler whose `wants` is true runs. A file nobody
+ * wants is deleted and the sender told.
+ */
+export interface FileHandler {
+  wants(ctx: TurnContext, event: FileEvent): Promise<boolean>;
+  run(ctx: TurnContext, event: FileEvent): Promise<void>;
+}
+
 export interface BotModule {
+  /** Durable timer handlers by kind (`survey.deadline` …); kinds are unique across modules. */
+  timers?: Record<string, TimerJobHandler>;
+  /** Runs once when the app starts, in a transaction (schedules recurring timers idempotently). */
+  onStart?: (ctx: JobContext) => Promise<void>;
+  files?: FileHandler[];
   /** Runs at the start of every turn, in its transaction (housekeeping such as purging sealed replies). */
   beforeEachTurn?: (em: EntityManager) => Promise<unknown>;
   commands?: Command[];

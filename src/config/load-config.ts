@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import { EnvSchema, type Env } from './schema';
+import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
@@ -38,6 +39,9 @@ export interface Config {
   /** Dead letter after maxAttempts; a claimed row is reserved for leaseMs (another instance takes it over after). */
   outbox: { maxAttempts: number; leaseMs: number };
   minGroupSize: number;
+  minCommentGroupSize: number;
+  /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
+  reminders: { quietHours: QuietHours; holidaysFile?: string };
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -76,6 +80,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT, steps: 'steps' in escalationSteps ? escalationSteps.steps : [] },
     outbox: { maxAttempts: env.OUTBOX_MAX_ATTEMPTS, leaseMs: env.OUTBOX_LEASE },
     minGroupSize: env.MIN_GROUP_SIZE,
+    minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
+    reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

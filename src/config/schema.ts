@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
+import { parseQuietHours } from '../core/reminder-policy';
 
 const duration = (fallback: string) =>
   z
@@ -53,6 +54,11 @@ export const EnvSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   OUTBOX_LEASE: duration('60s'),
   MIN_GROUP_SIZE: z.coerce.number().int().min(1).default(5),
+  MIN_COMMENT_GROUP_SIZE: z.coerce.number().int().min(1).default(10),
+  /** Reminders never go out in this window (moved to its end, the next allowed morning); `off` for none. */
+  QUIET_HOURS: z.string().default('22:00-08:00').refine((v) => parseQuietHours(v) !== null, 'expected a window such as 22:00-08:00 (or off)'),
+  /** JSON of holidays and make-up workdays for years the holiday package does not cover yet. */
+  HOLIDAYS_FILE: z.string().optional(),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

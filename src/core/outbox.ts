@@ -52,8 +52,11 @@ export function parseRecipientKey(key: string): Recipient {
  * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
  * are delivered by being stored: the console inbox reads them, so they are written as sent.
  */
+const PRIORITY_RANK: Record<OutboundPriority, number> = { alert: 0, reply: 1, bulk: 2 };
+
 export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
   const groupId = randomUUID();
+  const priority = PRIORITY_RANK[draft.priority ?? 'reply'];
   const delivered = draft.platform === 'console';
   const contentEnc = cipher.encrypt(JSON.stringify(draft.content));
   const rows = draft.recipients.map((recipient) => ({
@@ -64,6 +67,7 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
     contentEnc,
     cardId: draft.content.kind === 'card' ? draft.content.card.cardId : null,
     eventId: draft.eventId ?? null,
+    priority,
     status: delivered ? ('sent' as const) : ('pending' as const),
     attempts: 0,
     nextAttemptAt: now,
@@ -90,6 +94,7 @@ export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, 
     contentEnc,
     cardId: card.cardId,
     eventId: null,
+    priority: PRIORITY_RANK.reply,
     status: 'pending' as const,
     attempts: 0,
     nextAttemptAt: now,
@@ -238,7 +243,9 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         .where('m.status = :status', { status: 'pending' })
         .andWhere('m.next_attempt_at <= :at', { at })
         .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
-        .orderBy('m.id', 'ASC')
+        // Alerts first, then replies, then bulk fan-outs; in order of writing within each.
+        .orderBy('m.priority', 'ASC')
+        .addOrderBy('m.id', 'ASC')
         .take(batchSize)
         .getMany();
       if (candidates.length === 0) return [];
@@ -254,7 +261,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
           at,
         })
         .execute();
-      return em.getRepository(OutboundMessageEntity).find({ where: { leaseOwner: round.token, status: 'pending' }, order: { id: 'ASC' } });
+      return em.getRepository(OutboundMessageEntity).find({ where: { leaseOwner: round.token, status: 'pending' }, order: { priority: 'ASC', id: 'ASC' } });
     });
   }
 
@@ -435,6 +442,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
           const rows = await claimDueRows(current);
           handled += rows.length;
           queue.push(...groupsOf(current, rows));
+          // Rows claimed later may be alerts: they go ahead of the bulk calls still waiting.
+          queue.sort((a, b) => a.rows[0].priority - b.rows[0].priority || a.rows[0].id - b.rows[0].id);
           if (rows.length < batchSize || poller.stopped) exhausted = true;
         } catch (error) {
           exhausted = true;

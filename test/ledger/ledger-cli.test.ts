@@ -4,7 +4,7 @@ import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { runFromCommandLine } from '../../src/main';
-import { formatZonedDate } from '../../src/modules/summary/zoned-time';
+import { formatZonedDate } from '../../src/lib/zoned-time';
 
 /** The CLI reads process.env and prints; these tests give it the test app's environment and capture the output. */
 describe.each(testDatabases())('xinsheng ledger verify | export (%s)', (database) => {

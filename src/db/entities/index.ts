@@ -5,6 +5,7 @@ import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
+import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 
 /** Every entity, listed explicitly (no globs). */
 export const entities = [
@@ -24,4 +25,8 @@ export const entities = [
   InsightActionEntity,
   SuggestionEntity,
   SealedReplyEntity,
+  TimerEntity,
+  ReminderSlotEntity,
+  StoredFileEntity,
+  StoredFileChunkEntity,
 ];

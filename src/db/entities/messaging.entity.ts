@@ -38,6 +38,8 @@ export interface OutboundMessageRow {
   cardId: string | null;
   /** The inbound event this is a reply to, if any (the console returns these as `replies`). */
   eventId: string | null;
+  /** 0 alert, 1 reply, 2 bulk (OutboundPriority): claimed lowest first. */
+  priority: number;
   status: OutboundStatus;
   attempts: number;
   nextAttemptAt: number;
@@ -109,6 +111,7 @@ export const OutboundMessageEntity = new EntitySchema<OutboundMessageRow>({
     lastError: { name: 'last_error', type: 'varchar', length: 500, nullable: true },
     createdAt: { name: 'created_at', ...epochMs() },
     sentAt: { name: 'sent_at', ...epochMs(true) },
+    priority: { type: 'int', default: 1 },
   },
 });
 

@@ -3,6 +3,7 @@ import type { BotServices, TurnContext } from '../../bot/turn-context';
 import { UserFacingError } from '../../bot/turn-context';
 import type { OutboundContent, PlatformName } from '../../core/messages';
 import { enqueueOutbound } from '../../core/outbox';
+import { cancelTimersByPrefix, scheduleTimer } from '../../core/timers';
 import { CardEntity } from '../../db/entities/messaging.entity';
 import { InsightEntity, type Insight } from '../../db/entities/insight.entity';
 import { PersonEntity, type Person } from '../../db/entities/org.entity';
@@ -105,14 +106,22 @@ export async function createEscalation(ctx: TurnContext, insight: Insight): Prom
   const { identifiers } = await ctx.em.insert(EscalationEntity, row);
   const escalation = { ...row, id: Number(identifiers[0].id) };
   await recordEvent(ctx.em, escalation, 'created', ctx.now, { actorId: ctx.actor.person.id, personId: ctx.actor.person.id });
+  await scheduleEscalationStep(ctx.em, escalation.id, 0, ctx.now, ctx.now);
   // Once this turn has committed, the first step runs at once instead of at the worker's next poll.
-  ctx.defer(async () => ctx.services.wakeEscalations());
+  ctx.defer(async () => ctx.services.wakeTimers());
   return escalation;
+}
+
+export const ESCALATION_STEP_TIMER = 'escalation.step';
+
+/** The durable timer of one step of one escalation (src/core/timers.ts). */
+export async function scheduleEscalationStep(em: EntityManager, escalationId: number, step: number, dueAt: number, now: number): Promise<void> {
+  await scheduleTimer(em, { key: `escalation:${escalationId}:${step}`, kind: ESCALATION_STEP_TIMER, dueAt, payload: { escalationId, step } }, now);
 }
 
 async function sendDirect(scope: StepScope, person: Person, content: OutboundContent): Promise<PlatformName> {
   const platform = scope.services.platformFor(person);
-  await enqueueOutbound(scope.em, scope.services.cipher, { platform, recipients: [{ kind: 'user', userId: person.id }], content }, scope.now);
+  await enqueueOutbound(scope.em, scope.services.cipher, { platform, recipients: [{ kind: 'user', userId: person.id }], content, priority: 'alert' }, scope.now);
   return platform;
 }
 
@@ -238,6 +247,7 @@ export async function acknowledge(ctx: TurnContext, escalation: Escalation, meth
     .where('id = :id AND state IN (:...states)', { id: escalation.id, states: ['open', 'exhausted'] })
     .execute();
   if (!result.affected) return false;
+  await cancelTimersByPrefix(ctx.em, `escalation:${escalation.id}:`);
   const actor = ctx.actor.person;
   await recordEvent(ctx.em, escalation, 'acknowledged', ctx.now, { personId: actor.id, actorId: actor.id, detail: method });
   const state = `${ACK_LABELS[method]} · ${actor.name} ${formatTime(ctx.services.timeZone, ctx.now)}`;

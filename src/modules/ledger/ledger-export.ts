@@ -4,7 +4,7 @@ import { LedgerEntryEntity } from '../../db/entities/ledger.entity';
 import { PersonEntity } from '../../db/entities/org.entity';
 import { ValidationError } from '../../core/errors';
 import type { Transact } from '../../db/data-source';
-import { formatZoned, parseDate, startOfZonedDay } from '../summary/zoned-time';
+import { formatZoned, parseDate, startOfZonedDay } from '../../lib/zoned-time';
 import { appendLedger } from '../../core/ledger';
 import { ledgerKindLabel, SUBJECT_TYPE_LABELS } from './ledger-labels';
 

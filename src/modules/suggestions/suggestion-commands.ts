@@ -8,7 +8,7 @@ import { UserFacingError, type BotModule, type Command, type TurnContext } from 
 import { appendLedger } from '../../core/ledger';
 import { yearIn } from '../insights/insight-service';
 import { peopleWithRole } from '../../core/actor';
-import { formatZonedDate } from '../summary/zoned-time';
+import { formatZonedDate } from '../../lib/zoned-time';
 import { forgetSender, purgeDeliveredSealedReplies } from './anonymity';
 import { newReceiptCode, normalizeReceiptCode, receiptHash } from './receipt';
 import { findSuggestion, SUGGESTION_KIND_LABELS } from './suggestion-service';

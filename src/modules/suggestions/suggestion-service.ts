@@ -2,7 +2,7 @@ import { SuggestionEntity, type Suggestion, type SuggestionKind } from '../../db
 import { UserFacingError, type TurnContext } from '../../bot/turn-context';
 import { isUnitWide } from '../cases/case-access';
 import { recordRead } from '../ledger/ledger-reads';
-import { formatZonedDate } from '../summary/zoned-time';
+import { formatZonedDate } from '../../lib/zoned-time';
 import { normalizeRecordNumber } from '../../domain/record-number';
 
 export const SUGGESTION_KIND_LABELS: Record<SuggestionKind, string> = { confidential: '实名保密意见', anonymous: '匿名意见' };

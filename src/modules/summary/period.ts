@@ -1,4 +1,4 @@
-import { startOfZonedDay, zonedDate } from './zoned-time';
+import { startOfZonedDay, zonedDate } from '../../lib/zoned-time';
 
 export interface Period {
   kind: 'quarter' | 'month';

@@ -2,7 +2,7 @@ import { CATEGORIES, METHODS } from '../../db/entities/insight.entity';
 import { CATEGORY_LABELS, METHOD_LABELS } from '../../domain/glossary';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
 import { isUnitWide } from '../cases/case-access';
-import { formatZonedDate } from './zoned-time';
+import { formatZonedDate } from '../../lib/zoned-time';
 import { parsePeriod, periodBounds, type PeriodBounds } from './period';
 import {
   backlog,

@@ -8,7 +8,8 @@ export interface ZonedDate {
   day: number;
 }
 
-function wallClock(timeZone: string, at: number): ZonedDate & { hour: number; minute: number; second: number } {
+/** The wall-clock date and time of an instant in the zone. */
+export function wallClock(timeZone: string, at: number): ZonedDate & { hour: number; minute: number; second: number } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',

@@ -1,0 +1,57 @@
+import type { EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import { appendLedger } from '../core/ledger';
+import type { BotEvent } from '../core/events';
+import type { OutboundContent, OutboundPriority } from '../core/messages';
+import { enqueueOutbound } from '../core/outbox';
+import { PersonEntity } from '../db/entities/org.entity';
+import type { BotServices, JobContext } from './turn-context';
+
+/**
+ * Writes a message to each person on their own platform, in the caller's transaction. In a turn the
+ * sender is answered on the platform they wrote from. Each person's copy is its own platform call,
+ * unless `batch` (a fan-out: one outbox group per platform, which a platform may send to many
+ * people in one call — WeCom up to 1,000, DingTalk 20).
+ */
+export async function notifyPeople(
+  em: EntityManager,
+  services: BotServices,
+  personIds: string[],
+  content: OutboundContent,
+  now: number,
+  options: { priority?: OutboundPriority; event?: BotEvent; batch?: boolean } = {},
+): Promise<void> {
+  const unique = [...new Set(personIds)];
+  if (unique.length === 0) return;
+  const byPlatform = new Map<string, string[]>();
+  for (let i = 0; i < unique.length; i += 500) {
+    for (const person of await em.findBy(PersonEntity, { id: In(unique.slice(i, i + 500)) })) {
+      const platform = options.event && person.id === options.event.senderId ? options.event.platform : services.platformFor(person);
+      byPlatform.set(platform, [...(byPlatform.get(platform) ?? []), person.id]);
+    }
+  }
+  for (const [platform, ids] of byPlatform) {
+    const groups = options.batch ? [ids] : ids.map((id) => [id]);
+    for (const group of groups) {
+      await enqueueOutbound(
+        em,
+        services.cipher,
+        { platform: platform as BotEvent['platform'], recipients: group.map((userId) => ({ kind: 'user' as const, userId })), content, priority: options.priority },
+        now,
+      );
+    }
+  }
+}
+
+/** The context of work outside a turn (a due timer, start-up). */
+export function createJobContext(em: EntityManager, services: BotServices, now: number): JobContext {
+  return {
+    em,
+    now,
+    services,
+    notify: (personIds, content, options) => notifyPeople(em, services, personIds, content, now, options),
+    ledger: async (record) => {
+      await appendLedger(em, { actorId: null, ...record }, now);
+    },
+  };
+}
