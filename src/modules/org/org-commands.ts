@@ -1,8 +1,19 @@
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
-import type { Department, GrantableRole, Person } from '../../db/entities/org.entity';
+import { PersonDepartmentEntity, type Department, type GrantableRole, type Person } from '../../db/entities/org.entity';
 import { ROLE_LABELS, ROLE_WORDS } from '../../domain/glossary';
 import { words } from '../../domain/text';
-import { appointLiaison, grantRole, resolveDepartment, resolvePerson, revokeRole, type Resolution } from './org-service';
+import {
+  appointLiaison,
+  departmentNames,
+  grantRole,
+  isMemberOf,
+  lastOfficeProblem,
+  resolveDepartment,
+  resolvePerson,
+  revokeRole,
+  secretaryNote,
+  type Resolution,
+} from './org-service';
 
 function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T>, noun: string): T {
   if ('found' in resolution) return resolution.found;
@@ -13,6 +24,8 @@ function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T
   throw new UserFacingError(`找不到${noun}「${resolution.missing}」。请用通讯录中的姓名或编号${noun === '部门' ? '' : '，或先「同步通讯录」'}。`);
 }
 
+const CONFIRM_WORDS = ['确认', '/confirm', 'confirm'];
+
 const liaisonCommand: Command = {
   name: '联络员',
   aliases: ['/liaison', 'liaison'],
@@ -20,19 +33,34 @@ const liaisonCommand: Command = {
   summary: '指定部门联络员（替换原联络员）',
   example: '联络员 办公室 张三',
   async run(ctx, args) {
-    const [departmentWord, personWord, extra] = words(args);
-    if (!departmentWord || !personWord || extra) throw new UserFacingError('用法：联络员 部门 人员，例如：联络员 办公室 张三');
+    const [departmentWord, personWord, confirmWord, extra] = words(args);
+    const confirmed = confirmWord !== undefined && CONFIRM_WORDS.includes(confirmWord);
+    if (!departmentWord || !personWord || (confirmWord && !confirmed) || extra) throw new UserFacingError('用法：联络员 部门 人员，例如：联络员 办公室 张三');
     const department: Department = unwrap(await resolveDepartment(ctx.em, departmentWord), '部门');
     const person: Person = unwrap(await resolvePerson(ctx.em, personWord), '人员');
     if (!person.active) throw new UserFacingError(`${person.name} 已不在通讯录中，不能担任联络员。`);
+    const ofDepartment = await isMemberOf(ctx.em, person.id, department.id);
+    if (!ofDepartment && !confirmed) throw new UserFacingError(await notOfDepartment(ctx, department, person));
     const replaced = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
-    await ctx.ledger({ kind: 'role.liaison', subjectType: 'department', subjectId: department.id, data: { personId: person.id, replaced } });
-    await ctx.notify([person.id], { kind: 'text', text: `您已被指定为「${department.name}」的思想动态信息联络员。发送「帮助」查看上报方法。` });
+    await ctx.ledger({ kind: 'role.liaison', subjectType: 'department', subjectId: department.id, data: { personId: person.id, replaced, ...(ofDepartment ? {} : { otherDepartment: true }) } });
+    await ctx.notify([person.id], { kind: 'text', text: `您已被指定为「${department.name}」的思想动态信息联络员，上报的信息归入「${department.name}」。发送「帮助」查看上报方法。` });
     await ctx.notify(replaced, { kind: 'text', text: `「${department.name}」的联络员已改由 ${person.name} 担任，感谢您的工作。` });
     const note = replaced.length ? `（原联络员已卸任）` : '';
-    await ctx.replyText(`已指定 ${person.name} 为「${department.name}」联络员${note}。`);
+    const other = ofDepartment ? '' : `\n${person.name} 不是「${department.name}」的人员，已按您的确认指定；其上报的信息归入「${department.name}」。`;
+    await ctx.replyText(`已指定 ${person.name} 为「${department.name}」联络员${note}。${other}`);
   },
 };
+
+/** Art. 6: a department's liaison is one of its own people; another department's only when the office confirms. */
+async function notOfDepartment(ctx: TurnContext, department: Department, person: Person): Promise<string> {
+  const memberships = await ctx.em.findBy(PersonDepartmentEntity, { personId: person.id });
+  const names = await departmentNames(ctx.em, memberships.map((m) => m.departmentId));
+  const own = [...names.values()].map((n) => `「${n}」`).join('、') || '任何部门';
+  return (
+    `没有指定：${person.name} 不在「${department.name}」（所在部门：${own}）。按办法第六条，联络员由本部门的同志担任，请指定「${department.name}」的人员。\n` +
+    `如确需由其他部门的同志担任，请发送：联络员 ${department.name} ${person.name} 确认`
+  );
+}
 
 const UNIT_ROLES: GrantableRole[] = ['office', 'deputy', 'secretary'];
 
@@ -56,11 +84,17 @@ const roleCommand: Command = {
 
 async function changeRole(ctx: TurnContext, person: Person, role: GrantableRole, revoking: boolean): Promise<string> {
   const label = ROLE_LABELS[role];
+  if (revoking && role === 'office') {
+    const problem = await lastOfficeProblem(ctx.em, person.id);
+    if (problem) return `没有撤销 ${person.name} 的「${label}」角色：${problem}`;
+  }
   const changed = revoking ? await revokeRole(ctx.em, person.id, role) : await grantRole(ctx.em, { personId: person.id, role, grantedBy: ctx.actor.person.id }, ctx.now);
   if (!changed) return revoking ? `${person.name} 本来就没有「${label}」角色。` : `${person.name} 已经是「${label}」。`;
   await ctx.ledger({ kind: revoking ? 'role.revoked' : 'role.granted', subjectType: 'person', subjectId: person.id, data: { role } });
   await ctx.notify([person.id], { kind: 'text', text: revoking ? `您的「${label}」角色已被撤销。` : `您已被授予「${label}」角色。发送「帮助」查看可用命令。` });
-  return revoking ? `已撤销 ${person.name} 的「${label}」角色。` : `已授予 ${person.name}「${label}」角色。`;
+  if (revoking) return `已撤销 ${person.name} 的「${label}」角色。`;
+  const note = role === 'secretary' ? await secretaryNote(ctx.em) : null;
+  return `已授予 ${person.name}「${label}」角色。${note ? `\n${note}` : ''}`;
 }
 
 const syncCommand: Command = {
