@@ -83,9 +83,20 @@ describe('联络员 and 角色 through the console platform', () => {
     expect(card.fields.find((f) => f.label === '所属部门')?.value).toBe('财务处');
     const [row] = await t.app.dataSource.getRepository(InsightEntity).find();
     expect(row.departmentId).toBe('d2');
-    // 张三 stays liaison of 办公室 and also serves 财务处 only after 李四: one liaison per department.
-    await chat.say('liu', '联络员 财务处 张三 确认');
-    expect((await t.app.dataSource.getRepository(RoleGrantEntity).findBy({ role: 'liaison', scope: 'd2' })).map((g) => g.personId)).toEqual(['zhangsan']);
+  });
+
+  it('files the reports of a liaison moved to another department under the new one, after the office confirms the move', async () => {
+    const asked = await chat.sayText('liu', '联络员 财务处 张三');
+    expect(asked).toContain('张三 已是「办公室」的联络员；一人只担任一个部门的联络员');
+    expect(asked).toContain('联络员 财务处 张三 确认');
+    expect((await grants('zhangsan')).map((g) => g.scope)).toEqual(['d1']);
+    const moved = await chat.sayText('liu', '联络员 财务处 张三 确认');
+    expect(moved).toContain('张三 不再担任「办公室」联络员，「办公室」现在没有联络员');
+    expect((await grants('zhangsan')).map((g) => [g.role, g.scope])).toEqual([['liaison', 'd2']]);
+    const card = onlyCard(await chat.say('zhangsan', '上报 #观察 财务处同事对报销流程有意见'));
+    expect(card.fields.find((f) => f.label === '所属部门')?.value).toBe('财务处');
+    const [row] = await t.app.dataSource.getRepository(InsightEntity).find();
+    expect(row.departmentId).toBe('d2');
   });
 
   it('accepts a liaison from a department below the one he serves without asking', async () => {

@@ -59,6 +59,15 @@ describe.each(testDatabases())('organisation import rules on %s', (database) => 
       expect(await importOrgFile(t.app, file)).toContain('「财务处」联络员由 钱五 改为 李四');
       expect(await liaisonsOf('d2')).toEqual(['lisi']);
     });
+    it('a person the file makes liaison of one department stops being liaison of another (his reports go to one)', async () => {
+      await importSampleOrg(t);
+      await t.app.transact((em) => grantRole(em, { personId: 'zhangsan', role: 'liaison', scope: 'd2', grantedBy: 'liu' }, Date.now()));
+      const output = await importOrgFile(t.app, write('again.json', JSON.stringify(SAMPLE_ORG)));
+      expect((await grants({ personId: 'zhangsan' })).map((g) => g.scope)).toEqual(['d1']);
+      expect(await liaisonsOf('d2')).toEqual([]);
+      expect(output).toContain('已导入 again.json：部门 3 个，人员 6 名（新增 0 名）；角色授予 0 项，撤销 1 项。');
+      expect(output).toContain('张三 不再担任「财务处」联络员（文件指定其为「办公室」联络员，一人只担任一个部门的联络员）');
+    });
   });
 
   describe('re-import takes away what the file no longer gives', () => {

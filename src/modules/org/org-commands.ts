@@ -8,6 +8,7 @@ import {
   grantRole,
   isMemberOf,
   lastOfficeProblem,
+  liaisonDepartmentsOf,
   resolveDepartment,
   resolvePerson,
   revokeRole,
@@ -40,26 +41,44 @@ const liaisonCommand: Command = {
     const person: Person = unwrap(await resolvePerson(ctx.em, personWord), '人员');
     if (!person.active) throw new UserFacingError(`${person.name} 已不在通讯录中，不能担任联络员。`);
     const ofDepartment = await isMemberOf(ctx.em, person.id, department.id);
-    if (!ofDepartment && !confirmed) throw new UserFacingError(await notOfDepartment(ctx, department, person));
-    const replaced = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
-    await ctx.ledger({ kind: 'role.liaison', subjectType: 'department', subjectId: department.id, data: { personId: person.id, replaced, ...(ofDepartment ? {} : { otherDepartment: true }) } });
-    await ctx.notify([person.id], { kind: 'text', text: `您已被指定为「${department.name}」的思想动态信息联络员，上报的信息归入「${department.name}」。发送「帮助」查看上报方法。` });
+    const servesOther = await liaisonDepartmentsOf(ctx.em, person.id, department.id);
+    if ((!ofDepartment || servesOther.length > 0) && !confirmed) throw new UserFacingError(await needsConfirmation(ctx, department, person, ofDepartment, servesOther));
+    const { replaced, left } = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
+    const leftNames = [...(await departmentNames(ctx.em, left)).values()].map((n) => `「${n}」`).join('、');
+    await ctx.ledger({
+      kind: 'role.liaison',
+      subjectType: 'department',
+      subjectId: department.id,
+      data: { personId: person.id, replaced, ...(left.length ? { left } : {}), ...(ofDepartment ? {} : { otherDepartment: true }) },
+    });
+    await ctx.notify([person.id], {
+      kind: 'text',
+      text: `您已被指定为「${department.name}」的思想动态信息联络员，上报的信息归入「${department.name}」${left.length ? `（不再担任${leftNames}联络员）` : ''}。发送「帮助」查看上报方法。`,
+    });
     await ctx.notify(replaced, { kind: 'text', text: `「${department.name}」的联络员已改由 ${person.name} 担任，感谢您的工作。` });
-    const note = replaced.length ? `（原联络员已卸任）` : '';
-    const other = ofDepartment ? '' : `\n${person.name} 不是「${department.name}」的人员，已按您的确认指定；其上报的信息归入「${department.name}」。`;
-    await ctx.replyText(`已指定 ${person.name} 为「${department.name}」联络员${note}。${other}`);
+    const lines = [`已指定 ${person.name} 为「${department.name}」联络员${replaced.length ? '（原联络员已卸任）' : ''}。`];
+    if (!ofDepartment) lines.push(`${person.name} 不是「${department.name}」的人员，已按您的确认指定；其上报的信息归入「${department.name}」。`);
+    if (left.length) lines.push(`${person.name} 不再担任${leftNames}联络员，${leftNames}现在没有联络员，请另行指定。`);
+    await ctx.replyText(lines.join('\n'));
   },
 };
 
-/** Art. 6: a department's liaison is one of its own people; another department's only when the office confirms. */
-async function notOfDepartment(ctx: TurnContext, department: Department, person: Person): Promise<string> {
-  const memberships = await ctx.em.findBy(PersonDepartmentEntity, { personId: person.id });
-  const names = await departmentNames(ctx.em, memberships.map((m) => m.departmentId));
-  const own = [...names.values()].map((n) => `「${n}」`).join('、') || '任何部门';
-  return (
-    `没有指定：${person.name} 不在「${department.name}」（所在部门：${own}）。按办法第六条，联络员由本部门的同志担任，请指定「${department.name}」的人员。\n` +
-    `如确需由其他部门的同志担任，请发送：联络员 ${department.name} ${person.name} 确认`
-  );
+/**
+ * Art. 6: a department's liaison is one of its own people, and serves that one department (his
+ * reports are filed under it). Anything else is appointed only when the office confirms.
+ */
+async function needsConfirmation(ctx: TurnContext, department: Department, person: Person, ofDepartment: boolean, servesOther: string[]): Promise<string> {
+  const reasons: string[] = [];
+  if (!ofDepartment) {
+    const memberships = await ctx.em.findBy(PersonDepartmentEntity, { personId: person.id });
+    const own = [...(await departmentNames(ctx.em, memberships.map((m) => m.departmentId))).values()].map((n) => `「${n}」`).join('、') || '任何部门';
+    reasons.push(`${person.name} 不在「${department.name}」（所在部门：${own}）。按办法第六条，联络员由本部门的同志担任，请指定「${department.name}」的人员。`);
+  }
+  if (servesOther.length) {
+    const others = [...(await departmentNames(ctx.em, servesOther)).values()].map((n) => `「${n}」`).join('、');
+    reasons.push(`${person.name} 已是${others}的联络员；一人只担任一个部门的联络员（上报的信息归入所联系的部门），改任后${others}将没有联络员。`);
+  }
+  return `没有指定：${reasons.join('\n')}\n如确需这样指定，请发送：联络员 ${department.name} ${person.name} 确认`;
 }
 
 const UNIT_ROLES: GrantableRole[] = ['office', 'deputy', 'secretary'];

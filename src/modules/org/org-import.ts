@@ -99,7 +99,8 @@ async function applyFileRoles(em: EntityManager, file: ParsedOrgFile, now: numbe
     wanted.set(p.id, new Set(keys));
   }
 
-  for (const p of file.org.people.filter((q) => q.roles?.includes('liaison'))) {
+  const liaisonIn = new Map(file.org.people.filter((p) => p.roles?.includes('liaison')).map((p) => [p.id, p.departmentIds[0]]));
+  for (const p of file.org.people.filter((q) => liaisonIn.has(q.id))) {
     const department = p.departmentIds[0];
     const previous = await em.findBy(RoleGrantEntity, { role: 'liaison', scope: department });
     for (const grant of previous.filter((g) => g.personId !== p.id)) {
@@ -120,6 +121,11 @@ async function applyFileRoles(em: EntityManager, file: ParsedOrgFile, now: numbe
       await em.delete(RoleGrantEntity, { id: grant.id });
       rolesRevoked++;
       notes.push(`撤销 ${names.get(grant.personId)} 的${describe(grant.role, grant.scope)}（文件不再给出）`);
+    } else if (grant.role === 'liaison' && liaisonIn.has(grant.personId)) {
+      // One department per liaison, so that his reports are filed under it: the file's wins.
+      await em.delete(RoleGrantEntity, { id: grant.id });
+      rolesRevoked++;
+      notes.push(`${names.get(grant.personId)} 不再担任${describe('liaison', grant.scope)}（文件指定其为${describe('liaison', liaisonIn.get(grant.personId)!)}，一人只担任一个部门的联络员）`);
     }
   }
 

@@ -105,19 +105,31 @@ export async function isMemberOf(em: EntityManager, personId: string, department
   return memberships.some((m) => within.has(m.departmentId));
 }
 
-/** Appoints a department's one liaison (seed Art. 6), replacing the previous one. Returns who was replaced. */
+/**
+ * Appoints a department's one liaison (seed Art. 6), replacing the previous one. A person is the
+ * liaison of one department, so that his reports are filed under it: one who served another
+ * department leaves it. Returns who was replaced and which departments the person left.
+ */
 export async function appointLiaison(
   em: EntityManager,
   departmentId: string,
   personId: string,
   grantedBy: string | null,
   now: number,
-): Promise<string[]> {
+): Promise<{ replaced: string[]; left: string[] }> {
   const previous = await em.findBy(RoleGrantEntity, { role: 'liaison', scope: departmentId });
   const replaced = previous.map((g) => g.personId).filter((id) => id !== personId);
   if (replaced.length > 0) await em.delete(RoleGrantEntity, { role: 'liaison', scope: departmentId, personId: In(replaced) });
+  const left = await liaisonDepartmentsOf(em, personId, departmentId);
+  if (left.length > 0) await em.delete(RoleGrantEntity, { role: 'liaison', personId, scope: In(left) });
   await grantRole(em, { personId, role: 'liaison', scope: departmentId, grantedBy }, now);
-  return replaced;
+  return { replaced, left };
+}
+
+/** The departments a person is liaison of, other than `except`. */
+export async function liaisonDepartmentsOf(em: EntityManager, personId: string, except?: string): Promise<string[]> {
+  const grants = await em.findBy(RoleGrantEntity, { role: 'liaison', personId });
+  return grants.map((g) => g.scope).filter((scope) => scope !== except);
 }
 
 /**
