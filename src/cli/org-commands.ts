@@ -17,7 +17,7 @@ export async function importOrgFile(app: XinshengApp, file: string): Promise<str
   const decoded = decodeText(fs.readFileSync(file));
   if (!decoded.ok) {
     throw new ValidationError(
-      `${fileName}：无法识别文件的编码（不是 UTF-8，也不是 GBK/GB18030${decoded.guess ? `；看起来像 ${decoded.guess}` : ''}），什么也没有导入。请在 Excel 中“另存为” →“CSV UTF-8（逗号分隔）”后重试。`,
+      `${fileName}：无法识别文件的编码（不是 UTF-8，也不能确定是 GBK/GB18030），什么也没有导入。请在 Excel 中“另存为”，文件类型选“CSV UTF-8（逗号分隔）”，再导入。`,
     );
   }
   const parsed = parseOrgFile(fileName, decoded.text);

@@ -183,5 +183,12 @@ describe.each(testDatabases())('organisation import rules on %s', (database) => 
       await expect(importOrgFile(t.app, write('garbage.csv', garbage))).rejects.toThrow('CSV UTF-8');
       expect(await count(PersonEntity)).toBe(0);
     });
+
+    it('refuses a Big5 file rather than import it as garbled simplified names', async () => {
+      const traditional = ['陳偉強', '黃志明', '張家豪', '林美玲', '王淑芬', '李建國', '吳怡君', '劉俊傑', '蔡佩珊', '楊宗翰', '許雅婷', '鄭文雄'];
+      const big5 = iconv.encode(HEADER + 'department,d1,辦公室,,,\n' + traditional.map((name, i) => `person,p${i},${name},,d1,\n`).join(''), 'big5');
+      await expect(importOrgFile(t.app, write('big5.csv', big5))).rejects.toThrow('big5.csv：无法识别文件的编码');
+      expect(await count(PersonEntity)).toBe(0);
+    });
   });
 });
