@@ -60,6 +60,13 @@ describe.each(testDatabases())('organisation import on %s', (database) => {
     expect(await count(PersonEntity)).toBe(0);
   });
 
+  it('imports the example files of the README, and the CSV re-import after the JSON changes no role', async () => {
+    const examples = path.join(__dirname, '../../examples');
+    expect(await importOrgFile(t.app, path.join(examples, 'org.json'))).toContain('已导入 org.json：部门 3 个，人员 6 名（新增 6 名）；角色授予 4 项，撤销 0 项。');
+    expect(await importOrgFile(t.app, path.join(examples, 'org.csv'))).toContain('角色授予 0 项，撤销 0 项');
+    expect(await t.app.dataSource.getRepository(RoleGrantEntity).count()).toBe(4);
+  });
+
   it('grants and revokes a role from the command line, refusing unknown people and roles', async () => {
     await importSampleOrg(t);
     expect(await changeRoleFromCli(t.app, '李四', 'office')).toContain('已授予 李四（lisi）「机关党委」角色');

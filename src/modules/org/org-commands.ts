@@ -71,7 +71,7 @@ async function needsConfirmation(ctx: TurnContext, department: Department, perso
   const reasons: string[] = [];
   if (!ofDepartment) {
     const memberships = await ctx.em.findBy(PersonDepartmentEntity, { personId: person.id });
-    const own = [...(await departmentNames(ctx.em, memberships.map((m) => m.departmentId))).values()].map((n) => `「${n}」`).join('、') || '任何部门';
+    const own = [...(await departmentNames(ctx.em, memberships.map((m) => m.departmentId))).values()].map((n) => `「${n}」`).join('、') || '无';
     reasons.push(`${person.name} 不在「${department.name}」（所在部门：${own}）。按办法第六条，联络员由本部门的同志担任，请指定「${department.name}」的人员。`);
   }
   if (servesOther.length) {
