@@ -115,6 +115,14 @@ describe.each(testDatabases())('organisation import rules on %s', (database) => 
       expect(await changeRoleFromCli(t.app, 'liu', '-office')).toContain('已撤销');
     });
 
+    it('lets only one of two office members revoked at the same moment go', async () => {
+      await importSampleOrg(t);
+      await changeRoleFromCli(t.app, 'lisi', 'office');
+      const outcomes = await Promise.allSettled([changeRoleFromCli(t.app, 'liu', '-office'), changeRoleFromCli(t.app, 'lisi', '-office')]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(await grants({ role: 'office' })).toHaveLength(1);
+    });
+
     it('grants a second secretary but says that one is the norm, from the command line and in an import', async () => {
       await importSampleOrg(t);
       const output = await changeRoleFromCli(t.app, 'lisi', 'secretary');

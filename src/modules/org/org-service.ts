@@ -70,8 +70,16 @@ export async function revokeRole(em: EntityManager, personId: string, role: Gran
  * and with it nobody to appoint liaisons, sync the directory or answer suggestions.
  */
 export async function lastOfficeProblem(em: EntityManager, personId: string): Promise<string | null> {
-  const office = await peopleWithRole(em, 'office');
-  if (!office.some((p) => p.id === personId) || office.length > 1) return null;
+  // Two office members revoking each other at once must not both pass: on MySQL the office grants
+  // are read with a lock, which also reads past the turn's snapshot, and held until it ends
+  // (SQLite serves one instance, whose turns run one by one).
+  const query = em
+    .createQueryBuilder(RoleGrantEntity, 'g')
+    .innerJoin('people', 'p', 'p.id = g.person_id AND p.active = :active', { active: true })
+    .where('g.role = :role', { role: 'office' });
+  if (em.connection.options.type === 'mysql') query.setLock('pessimistic_write');
+  const holders = new Set((await query.getMany()).map((g) => g.personId));
+  if (!holders.has(personId) || holders.size > 1) return null;
   return '这是最后一名「机关党委」成员，撤销后将没有人能指定联络员、同步通讯录或答复意见。请先授予另一人机关党委角色，再撤销。';
 }
 
