@@ -44,7 +44,12 @@ type ListName = keyof ParsedOrgFile['where'];
 
 /** The refusal of one entry: `org.csv 第 3 行，parentId：找不到部门 d9`. */
 export function entryError(file: ParsedOrgFile, list: ListName, index: number, field: string, problem: string): ValidationError {
-  return new ValidationError(`${file.fileName} ${file.where[list][index]}，${field}：${problem}`);
+  return new ValidationError(`${file.fileName} ${entryAt(file, list, index)}，${field}：${problem}`);
+}
+
+/** `第 3 行`, or the entry's place in its list when the line is not known. */
+function entryAt(file: ParsedOrgFile, list: ListName, index: number): string {
+  return file.where[list][index] ?? `${list}[${index}]`;
 }
 
 export function parseOrgFile(fileName: string, text: string): ParsedOrgFile {
@@ -90,14 +95,14 @@ function checkWithinFile(file: ParsedOrgFile): void {
   const departmentAt = new Map<string, number>();
   departments.forEach((d, i) => {
     const first = departmentAt.get(d.id);
-    if (first !== undefined) throw entryError(file, 'departments', i, 'id', `部门编号 ${d.id} 重复（${file.where.departments[first]}已有）`);
+    if (first !== undefined) throw entryError(file, 'departments', i, 'id', `部门编号 ${d.id} 重复（${entryAt(file, 'departments', first)}已有）`);
     departmentAt.set(d.id, i);
   });
   const personAt = new Map<string, number>();
   const liaisonAt = new Map<string, number>();
   people.forEach((p, i) => {
     const first = personAt.get(p.id);
-    if (first !== undefined) throw entryError(file, 'people', i, 'id', `人员编号 ${p.id} 重复（${file.where.people[first]}已有）`);
+    if (first !== undefined) throw entryError(file, 'people', i, 'id', `人员编号 ${p.id} 重复（${entryAt(file, 'people', first)}已有）`);
     personAt.set(p.id, i);
     if (!p.roles?.includes('liaison')) return;
     const department = p.departmentIds[0];
@@ -109,7 +114,7 @@ function checkWithinFile(file: ParsedOrgFile): void {
         'people',
         i,
         'roles',
-        `部门 ${department} 已有联络员 ${people[other].name}（${file.where.people[other]}）；每个部门只设一名联络员（办法第六条），请只保留一行 liaison`,
+        `部门 ${department} 已有联络员 ${people[other].name}（${entryAt(file, 'people', other)}）；每个部门只设一名联络员（办法第六条），请只保留一行 liaison`,
       );
     }
     liaisonAt.set(department, i);
