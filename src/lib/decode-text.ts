@@ -27,7 +27,6 @@ export function decodeText(bytes: Buffer): DecodedText {
   }
   const matches = chardet.analyse(bytes);
   const text = iconv.decode(bytes, 'gb18030');
-  // eslint-disable-next-line no-control-regex
   const valid = !/[\uFFFD\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text);
   const gb = matches.find((m) => m.name === 'GB18030')?.confidence ?? 0;
   const rival = Math.max(0, ...matches.filter((m) => RIVALS.has(m.name)).map((m) => m.confidence));
