@@ -19,7 +19,7 @@ export interface Actor {
 export async function loadActor(em: EntityManager, personId: string): Promise<Actor | null> {
   const person = await em.findOneBy(PersonEntity, { id: personId });
   if (!person) return null;
-  const grants = await em.findBy(RoleGrantEntity, { personId });
+  const grants = await em.find(RoleGrantEntity, { where: { personId }, order: { id: 'ASC' } });
   const memberships = await em.findBy(PersonDepartmentEntity, { personId });
   return {
     person,

@@ -63,6 +63,31 @@ describe('上报 through the console platform', () => {
     expect(row.method).toBe('observation');
   });
 
+  it('refuses 更正 from the card once the insight is closed, as 定性 and 处置 do, and changes nothing', async () => {
+    const card = onlyCard(await chat.say('zhangsan', '上报 #观察 #政治 大家对新政策议论较多'));
+    const number = /S-\d{4}-\d{4}/.exec(card.title)![0];
+    await chat.say('liu', `处置 ${number} 已组织学习解读`);
+    expect(await chat.sayText('liu', `办结 ${number}`)).toContain('已办结');
+    const replies = await chat.act('zhangsan', card.cardId, 'correct', { method: 'forum', category: 'political' });
+    expect(texts(replies)).toContain(`${number} 已办结，不能再更改`);
+    const [row] = await t.app.dataSource.getRepository(InsightEntity).find();
+    expect([row.method, row.category]).toEqual(['observation', 'political']);
+    const kinds = (await t.app.dataSource.query('SELECT kind FROM ledger_entries ORDER BY id')).map((r: { kind: string }) => r.kind);
+    expect(kinds).not.toContain('insight.corrected');
+  });
+
+  it('refuses an invalid card value with the choices, instead of answering 没有变化', async () => {
+    const card = onlyCard(await chat.say('zhangsan', '上报 #观察 #政治 大家对新政策议论较多'));
+    const method = texts(await chat.act('zhangsan', card.cardId, 'correct', { method: 'nonsense' }));
+    expect(method).not.toContain('没有变化');
+    expect(method).toContain('不认识的收集方式「nonsense」');
+    expect(method).toContain('谈心谈话');
+    const category = texts(await chat.act('zhangsan', card.cardId, 'correct', { method: 'talk', category: ['bogus'] }));
+    expect(category).toContain('不认识的信息类别「bogus」');
+    const [row] = await t.app.dataSource.getRepository(InsightEntity).find();
+    expect([row.method, row.category]).toEqual(['observation', 'political']);
+  });
+
   it('tells a staff member who may report and how to become a liaison, and records nothing', async () => {
     const reply = await chat.sayText('lisi', '上报 有同志反映食堂饭菜质量下降');
     expect(reply).toContain('联络员');

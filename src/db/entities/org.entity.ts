@@ -37,7 +37,13 @@ export interface RoleGrant {
   scope: string;
   grantedBy: string | null;
   grantedAt: number;
+  /** `import`: given by an organisation file, which a re-import may take back; `manual`: chat or command line. */
+  source: RoleGrantSource;
+  /** The scope of a liaison grant, null for other roles: unique, so a department has one liaison (Art. 6). */
+  liaisonDepartment: string | null;
 }
+
+export type RoleGrantSource = 'import' | 'manual';
 
 export const DepartmentEntity = new EntitySchema<Department>({
   name: 'Department',
@@ -84,5 +90,7 @@ export const RoleGrantEntity = new EntitySchema<RoleGrant>({
     scope: { type: 'varchar', length: 64, default: '' },
     grantedBy: { name: 'granted_by', type: 'varchar', length: 64, nullable: true },
     grantedAt: { name: 'granted_at', ...epochMs() },
+    source: { type: 'varchar', length: 8, default: 'manual' },
+    liaisonDepartment: { name: 'liaison_department', type: 'varchar', length: 64, nullable: true },
   },
 });

@@ -1,4 +1,4 @@
-import { InsightEntity, type Category, type Method, CATEGORIES, METHODS } from '../../db/entities/insight.entity';
+import { InsightEntity, type Category, type Method } from '../../db/entities/insight.entity';
 import { CATEGORY_LABELS, METHOD_LABELS, STATUS_LABELS } from '../../domain/glossary';
 import { suggestCategory } from '../../domain/category-suggester';
 import { excerpt } from '../../domain/text';
@@ -58,19 +58,26 @@ const reportCommand: Command = {
   },
 };
 
-function pick<T extends string>(value: string | string[] | undefined, allowed: readonly T[]): T | undefined {
-  const chosen = Array.isArray(value) ? value[0] : value;
-  return allowed.includes(chosen as T) ? (chosen as T) : undefined;
+/**
+ * A card select's value: absent keeps the current one; a value that is not one of the options
+ * (a forged or stale card) is refused with the choices, never taken as "no change".
+ */
+function chosen<T extends string>(value: string | string[] | undefined, labels: Record<T, string>, noun: string, current: T): T {
+  const word = Array.isArray(value) ? value[0] : value;
+  if (word === undefined || word === '') return current;
+  if (Object.hasOwn(labels, word)) return word as T;
+  throw new UserFacingError(`不认识的${noun}「${excerpt(word, 20)}」，没有更正。可选：${Object.values<string>(labels).join('、')}。`);
 }
 
-/** The confirmation card's 更正 action: the reporter corrects method and category. */
+/** The confirmation card's 更正 action: the reporter corrects method and category, until the insight is closed. */
 async function correctInsight(ctx: TurnContext, cardId: string, values: Record<string, string | string[]>): Promise<void> {
   const loaded = await ctx.services.cards.load(ctx.em, cardId);
   const insight = loaded?.subject ? await ctx.em.findOneBy(InsightEntity, { number: loaded.subject.id }) : null;
   if (!insight) throw new UserFacingError('找不到这条信息。');
   if (insight.reporterId !== ctx.actor.person.id) throw new UserFacingError('只有上报人本人可以更正这条信息。');
-  const method: Method = pick(values.method, METHODS) ?? insight.method;
-  const category: Category = pick(values.category, CATEGORIES) ?? insight.category;
+  if (insight.status === 'closed') throw new UserFacingError(`${insight.number} 已办结，不能再更改。`);
+  const method: Method = chosen(values.method, METHOD_LABELS, '收集方式', insight.method);
+  const category: Category = chosen(values.category, CATEGORY_LABELS, '信息类别', insight.category);
   if (method === insight.method && category === insight.category) {
     await ctx.replyText(`${insight.number} 的方式和类别没有变化：${METHOD_LABELS[method]}、${CATEGORY_LABELS[category]}。`);
     return;

@@ -1,8 +1,20 @@
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
-import type { Department, GrantableRole, Person } from '../../db/entities/org.entity';
+import { PersonDepartmentEntity, type Department, type GrantableRole, type Person } from '../../db/entities/org.entity';
 import { ROLE_LABELS, ROLE_WORDS } from '../../domain/glossary';
 import { words } from '../../domain/text';
-import { appointLiaison, grantRole, resolveDepartment, resolvePerson, revokeRole, type Resolution } from './org-service';
+import {
+  appointLiaison,
+  departmentNames,
+  grantRole,
+  isMemberOf,
+  lastOfficeProblem,
+  liaisonDepartmentsOf,
+  resolveDepartment,
+  resolvePerson,
+  revokeRole,
+  secretaryNote,
+  type Resolution,
+} from './org-service';
 
 function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T>, noun: string): T {
   if ('found' in resolution) return resolution.found;
@@ -13,6 +25,8 @@ function unwrap<T extends { id: string; name: string }>(resolution: Resolution<T
   throw new UserFacingError(`找不到${noun}「${resolution.missing}」。请用通讯录中的姓名或编号${noun === '部门' ? '' : '，或先「同步通讯录」'}。`);
 }
 
+const CONFIRM_WORDS = ['确认', '/confirm', 'confirm'];
+
 const liaisonCommand: Command = {
   name: '联络员',
   aliases: ['/liaison', 'liaison'],
@@ -20,19 +34,52 @@ const liaisonCommand: Command = {
   summary: '指定部门联络员（替换原联络员）',
   example: '联络员 办公室 张三',
   async run(ctx, args) {
-    const [departmentWord, personWord, extra] = words(args);
-    if (!departmentWord || !personWord || extra) throw new UserFacingError('用法：联络员 部门 人员，例如：联络员 办公室 张三');
+    const [departmentWord, personWord, confirmWord, extra] = words(args);
+    const confirmed = confirmWord !== undefined && CONFIRM_WORDS.includes(confirmWord);
+    if (!departmentWord || !personWord || (confirmWord && !confirmed) || extra) throw new UserFacingError('用法：联络员 部门 人员，例如：联络员 办公室 张三');
     const department: Department = unwrap(await resolveDepartment(ctx.em, departmentWord), '部门');
     const person: Person = unwrap(await resolvePerson(ctx.em, personWord), '人员');
     if (!person.active) throw new UserFacingError(`${person.name} 已不在通讯录中，不能担任联络员。`);
-    const replaced = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
-    await ctx.ledger({ kind: 'role.liaison', subjectType: 'department', subjectId: department.id, data: { personId: person.id, replaced } });
-    await ctx.notify([person.id], { kind: 'text', text: `您已被指定为「${department.name}」的思想动态信息联络员。发送「帮助」查看上报方法。` });
+    const ofDepartment = await isMemberOf(ctx.em, person.id, department.id);
+    const servesOther = await liaisonDepartmentsOf(ctx.em, person.id, department.id);
+    if ((!ofDepartment || servesOther.length > 0) && !confirmed) throw new UserFacingError(await needsConfirmation(ctx, department, person, ofDepartment, servesOther));
+    const { replaced, left } = await appointLiaison(ctx.em, department.id, person.id, ctx.actor.person.id, ctx.now);
+    const leftNames = [...(await departmentNames(ctx.em, left)).values()].map((n) => `「${n}」`).join('、');
+    await ctx.ledger({
+      kind: 'role.liaison',
+      subjectType: 'department',
+      subjectId: department.id,
+      data: { personId: person.id, replaced, ...(left.length ? { left } : {}), ...(ofDepartment ? {} : { otherDepartment: true }) },
+    });
+    await ctx.notify([person.id], {
+      kind: 'text',
+      text: `您已被指定为「${department.name}」的思想动态信息联络员，上报的信息归入「${department.name}」${left.length ? `（不再担任${leftNames}联络员）` : ''}。发送「帮助」查看上报方法。`,
+    });
     await ctx.notify(replaced, { kind: 'text', text: `「${department.name}」的联络员已改由 ${person.name} 担任，感谢您的工作。` });
-    const note = replaced.length ? `（原联络员已卸任）` : '';
-    await ctx.replyText(`已指定 ${person.name} 为「${department.name}」联络员${note}。`);
+    const lines = [`已指定 ${person.name} 为「${department.name}」联络员${replaced.length ? '（原联络员已卸任）' : ''}。`];
+    if (!ofDepartment) lines.push(`${person.name} 不是「${department.name}」的人员，已按您的确认指定；其上报的信息归入「${department.name}」。`);
+    if (left.length) lines.push(`${person.name} 不再担任${leftNames}联络员，${leftNames}现在没有联络员，请另行指定。`);
+    await ctx.replyText(lines.join('\n'));
   },
 };
+
+/**
+ * Art. 6: a department's liaison is one of its own people, and serves that one department (his
+ * reports are filed under it). Anything else is appointed only when the office confirms.
+ */
+async function needsConfirmation(ctx: TurnContext, department: Department, person: Person, ofDepartment: boolean, servesOther: string[]): Promise<string> {
+  const reasons: string[] = [];
+  if (!ofDepartment) {
+    const memberships = await ctx.em.findBy(PersonDepartmentEntity, { personId: person.id });
+    const own = [...(await departmentNames(ctx.em, memberships.map((m) => m.departmentId))).values()].map((n) => `「${n}」`).join('、') || '无';
+    reasons.push(`${person.name} 不在「${department.name}」（所在部门：${own}）。按办法第六条，联络员由本部门的同志担任，请指定「${department.name}」的人员。`);
+  }
+  if (servesOther.length) {
+    const others = [...(await departmentNames(ctx.em, servesOther)).values()].map((n) => `「${n}」`).join('、');
+    reasons.push(`${person.name} 已是${others}的联络员；一人只担任一个部门的联络员（上报的信息归入所联系的部门），改任后${others}将没有联络员。`);
+  }
+  return `没有指定：${reasons.join('\n')}\n如确需这样指定，请发送：联络员 ${department.name} ${person.name} 确认`;
+}
 
 const UNIT_ROLES: GrantableRole[] = ['office', 'deputy', 'secretary'];
 
@@ -56,11 +103,17 @@ const roleCommand: Command = {
 
 async function changeRole(ctx: TurnContext, person: Person, role: GrantableRole, revoking: boolean): Promise<string> {
   const label = ROLE_LABELS[role];
+  if (revoking && role === 'office') {
+    const problem = await lastOfficeProblem(ctx.em, person.id);
+    if (problem) return `没有撤销 ${person.name} 的「${label}」角色：${problem}`;
+  }
   const changed = revoking ? await revokeRole(ctx.em, person.id, role) : await grantRole(ctx.em, { personId: person.id, role, grantedBy: ctx.actor.person.id }, ctx.now);
   if (!changed) return revoking ? `${person.name} 本来就没有「${label}」角色。` : `${person.name} 已经是「${label}」。`;
   await ctx.ledger({ kind: revoking ? 'role.revoked' : 'role.granted', subjectType: 'person', subjectId: person.id, data: { role } });
   await ctx.notify([person.id], { kind: 'text', text: revoking ? `您的「${label}」角色已被撤销。` : `您已被授予「${label}」角色。发送「帮助」查看可用命令。` });
-  return revoking ? `已撤销 ${person.name} 的「${label}」角色。` : `已授予 ${person.name}「${label}」角色。`;
+  if (revoking) return `已撤销 ${person.name} 的「${label}」角色。`;
+  const note = role === 'secretary' ? await secretaryNote(ctx.em) : null;
+  return `已授予 ${person.name}「${label}」角色。${note ? `\n${note}` : ''}`;
 }
 
 const syncCommand: Command = {

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors';
 
-/** What `xinsheng org import` loads, from JSON or CSV (README documents both). */
+/*
+ * What `xinsheng org import` loads, from JSON or CSV (README documents both). Office staff read
+ * every message here: they are Chinese and name the line and the field (`第 3 行，parentId：…`).
+ * This file checks what the file alone can tell; org-import.ts checks it against the database.
+ */
+
+const ROLE_VALUES = ['staff', 'liaison', 'office', 'deputy', 'secretary'] as const;
+
 export const OrgFileSchema = z.object({
   departments: z
     .array(
@@ -18,7 +25,7 @@ export const OrgFileSchema = z.object({
         id: z.string().trim().min(1).max(64),
         name: z.string().trim().min(1).max(64),
         departmentIds: z.array(z.string().trim().min(1).max(64)).default([]),
-        roles: z.array(z.enum(['staff', 'liaison', 'office', 'deputy', 'secretary'])).optional(),
+        roles: z.array(z.enum(ROLE_VALUES)).optional(),
       }),
     )
     .default([]),
@@ -26,87 +33,182 @@ export const OrgFileSchema = z.object({
 
 export type OrgFile = z.infer<typeof OrgFileSchema>;
 
-export function parseOrgFile(fileName: string, text: string): OrgFile {
-  const raw = fileName.toLowerCase().endsWith('.csv') ? csvToOrg(text) : parseJson(text);
+/** A parsed file with where each entry came from (`第 3 行`), for messages that name the line. */
+export interface ParsedOrgFile {
+  fileName: string;
+  org: OrgFile;
+  where: { departments: string[]; people: string[] };
+}
+
+type ListName = keyof ParsedOrgFile['where'];
+
+/** The refusal of one entry: `org.csv 第 3 行，parentId：找不到部门 d9`. */
+export function entryError(file: ParsedOrgFile, list: ListName, index: number, field: string, problem: string): ValidationError {
+  return new ValidationError(`${file.fileName} ${entryAt(file, list, index)}，${field}：${problem}`);
+}
+
+/** `第 3 行`, or the entry's place in its list when the line is not known. */
+function entryAt(file: ParsedOrgFile, list: ListName, index: number): string {
+  return file.where[list][index] ?? `${list}[${index}]`;
+}
+
+export function parseOrgFile(fileName: string, text: string): ParsedOrgFile {
+  const isCsv = fileName.toLowerCase().endsWith('.csv');
+  const { raw, where } = isCsv ? csvToOrg(fileName, text) : jsonToOrg(fileName, text);
   const result = OrgFileSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ValidationError(`${fileName}: ${describePath(raw, issue.path)}: ${issue.message}`);
-  }
-  checkReferences(fileName, result.data);
-  return result.data;
+  if (!result.success) throw schemaError(fileName, raw, where, result.error.issues[0]);
+  const parsed = { fileName, org: result.data, where };
+  checkWithinFile(parsed);
+  return parsed;
 }
 
-function parseJson(text: string): unknown {
+function schemaError(fileName: string, raw: unknown, where: Partial<Record<string, string[]>>, issue: z.core.$ZodIssue): ValidationError {
+  const [list, index, field] = issue.path;
+  const value = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], raw);
+  const problem = describeIssue(issue, value);
+  const at = typeof index === 'number' ? where[String(list)]?.[index] : undefined;
+  if (at && field !== undefined) return new ValidationError(`${fileName} ${at}，${String(field)}：${problem}`);
+  if (at) return new ValidationError(`${fileName} ${at}：${problem}`);
+  return new ValidationError(`${fileName}：${list === undefined ? '' : `${String(list)}：`}${problem}`);
+}
+
+const TYPE_WORDS: Record<string, string> = { string: '文字', array: '列表（[…]）', object: '对象（{…}）' };
+
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return value === undefined || value === null ? '不能为空' : `应为${TYPE_WORDS[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      return '不能为空';
+    case 'too_big':
+      return `太长（最多 ${String(issue.maximum)} 个字符）`;
+    case 'invalid_value':
+      return `不认识「${String(value)}」，可用：${issue.values.map(String).join('、')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Duplicate ids and a second liaison for one department (Art. 6) are refused before anything is written. */
+function checkWithinFile(file: ParsedOrgFile): void {
+  const { departments, people } = file.org;
+  const departmentAt = new Map<string, number>();
+  departments.forEach((d, i) => {
+    const first = departmentAt.get(d.id);
+    if (first !== undefined) throw entryError(file, 'departments', i, 'id', `部门编号 ${d.id} 重复（${entryAt(file, 'departments', first)}已有）`);
+    departmentAt.set(d.id, i);
+  });
+  const personAt = new Map<string, number>();
+  const liaisonAt = new Map<string, number>();
+  people.forEach((p, i) => {
+    const first = personAt.get(p.id);
+    if (first !== undefined) throw entryError(file, 'people', i, 'id', `人员编号 ${p.id} 重复（${entryAt(file, 'people', first)}已有）`);
+    personAt.set(p.id, i);
+    if (!p.roles?.includes('liaison')) return;
+    const department = p.departmentIds[0];
+    if (!department) throw entryError(file, 'people', i, 'roles', '联络员须写明所属部门（departmentIds，联络员是其中第一个部门的）');
+    const other = liaisonAt.get(department);
+    if (other !== undefined) {
+      throw entryError(
+        file,
+        'people',
+        i,
+        'roles',
+        `部门 ${department} 已有联络员 ${people[other].name}（${entryAt(file, 'people', other)}）；每个部门只设一名联络员（办法第六条），请只保留一行 liaison`,
+      );
+    }
+    liaisonAt.set(department, i);
+  });
+}
+
+function jsonToOrg(fileName: string, text: string): { raw: unknown; where: ParsedOrgFile['where'] } {
+  let raw: unknown;
   try {
-    return JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`not valid JSON: ${(error as Error).message}`);
+    throw new ValidationError(`${fileName}：不是有效的 JSON（${(error as Error).message}）`);
   }
+  const lines = jsonElementLines(text);
+  const label = (list: ListName) => (line: number, i: number) => `第 ${line} 行（${list}[${i}]）`;
+  return { raw, where: { departments: lines.departments.map(label('departments')), people: lines.people.map(label('people')) } };
 }
 
-/** Names the failing field; for CSV input, with the line it came from. */
-function describePath(raw: unknown, path: PropertyKey[]): string {
-  const [list, index] = path;
-  const line = (raw as { lines?: Record<string, number[]> }).lines?.[String(list)]?.[Number(index)];
-  const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return line ? `line ${line} (${field})` : field;
-}
-
-function checkReferences(fileName: string, org: OrgFile): void {
-  const departmentIds = new Set<string>();
-  org.departments.forEach((d, i) => {
-    if (departmentIds.has(d.id)) throw new ValidationError(`${fileName}: departments[${i}].id: duplicate id "${d.id}"`);
-    departmentIds.add(d.id);
-  });
-  org.departments.forEach((d, i) => {
-    if (d.parentId && !departmentIds.has(d.parentId)) {
-      throw new ValidationError(`${fileName}: departments[${i}].parentId: unknown department "${d.parentId}"`);
+/**
+ * The line on which each element of the top-level `departments` and `people` arrays starts, read
+ * by a small scanner over already valid JSON (JSON.parse keeps no positions).
+ */
+function jsonElementLines(text: string): Record<ListName, number[]> {
+  const lines: Record<ListName, number[]> = { departments: [], people: [] };
+  const stack: string[] = [];
+  let line = 1;
+  let lastString = '';
+  let list: ListName | null = null;
+  let expectElement = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') line++;
+    if (/\s/.test(ch)) continue;
+    const inList = list !== null && stack.length === 2;
+    if (inList && expectElement && ch !== ']') {
+      lines[list!].push(line);
+      expectElement = false;
     }
-  });
-  const personIds = new Set<string>();
-  org.people.forEach((p, i) => {
-    if (personIds.has(p.id)) throw new ValidationError(`${fileName}: people[${i}].id: duplicate id "${p.id}"`);
-    personIds.add(p.id);
-    p.departmentIds.forEach((id, j) => {
-      if (!departmentIds.has(id)) throw new ValidationError(`${fileName}: people[${i}].departmentIds[${j}]: unknown department "${id}"`);
-    });
-    if (p.roles?.includes('liaison') && p.departmentIds.length === 0) {
-      throw new ValidationError(`${fileName}: people[${i}].roles: a liaison needs a department`);
-    }
-  });
+    if (ch === '"') {
+      let end = i + 1;
+      let value = '';
+      while (end < text.length && text[end] !== '"') {
+        if (text[end] === '\\') end++;
+        else value += text[end];
+        end++;
+      }
+      lastString = value;
+      i = end;
+    } else if (ch === '{' || ch === '[') {
+      if (ch === '[' && stack.length === 1 && stack[0] === '{' && (lastString === 'departments' || lastString === 'people')) {
+        list = lastString;
+        expectElement = true;
+      }
+      stack.push(ch);
+    } else if (ch === '}' || ch === ']') {
+      stack.pop();
+      if (stack.length < 2) list = null;
+    } else if (ch === ',' && inList) expectElement = true;
+  }
+  return lines;
 }
 
 /**
  * CSV columns: `type,id,name,parentId,departmentIds,roles`; `type` is `department` or `person`;
  * several department ids or roles are separated by `;`. The first line is the header.
  */
-function csvToOrg(text: string): unknown {
-  const rows = parseCsv(text);
+function csvToOrg(fileName: string, text: string): { raw: unknown; where: ParsedOrgFile['where'] } {
+  const rows = parseCsv(fileName, text);
   const header = rows.shift()?.fields.map((h) => h.trim());
   const expected = ['type', 'id', 'name', 'parentId', 'departmentIds', 'roles'];
   if (!header || expected.some((name, i) => header[i] !== name)) {
-    throw new ValidationError(`line 1: the header must be ${expected.join(',')}`);
+    throw new ValidationError(`${fileName} 第 1 行：表头应为 ${expected.join(',')}`);
   }
-  const org = { departments: [] as unknown[], people: [] as unknown[], lines: { departments: [] as number[], people: [] as number[] } };
+  const departments: unknown[] = [];
+  const people: unknown[] = [];
+  const where: ParsedOrgFile['where'] = { departments: [], people: [] };
   const list = (value = '') => value.split(';').map((v) => v.trim()).filter(Boolean);
   for (const { line, fields } of rows) {
     const [type, id, name, parentId, departmentIds, roles] = fields.map((f) => f.trim());
     if (type === 'department') {
-      org.departments.push({ id, name, parentId: parentId || null });
-      org.lines.departments.push(line);
+      departments.push({ id, name, parentId: parentId || null });
+      where.departments.push(`第 ${line} 行`);
     } else if (type === 'person') {
-      org.people.push({ id, name, departmentIds: list(departmentIds), ...(roles ? { roles: list(roles) } : {}) });
-      org.lines.people.push(line);
+      people.push({ id, name, departmentIds: list(departmentIds), ...(roles ? { roles: list(roles) } : {}) });
+      where.people.push(`第 ${line} 行`);
     } else {
-      throw new ValidationError(`line ${line} (type): expected department or person, got "${type ?? ''}"`);
+      throw new ValidationError(`${fileName} 第 ${line} 行，type：应为 department 或 person，实际为「${type ?? ''}」`);
     }
   }
-  return org;
+  return { raw: { departments, people }, where };
 }
 
 /** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines. Blank lines are skipped. */
-function parseCsv(text: string): { line: number; fields: string[] }[] {
+function parseCsv(fileName: string, text: string): { line: number; fields: string[] }[] {
   const rows: { line: number; fields: string[] }[] = [];
   let fields: string[] = [];
   let field = '';
@@ -142,7 +244,7 @@ function parseCsv(text: string): { line: number; fields: string[] }[] {
       rowLine = line;
     } else field += ch;
   }
-  if (quoted) throw new ValidationError(`line ${rowLine}: a quoted field is not closed`);
+  if (quoted) throw new ValidationError(`${fileName} 第 ${rowLine} 行：引号没有闭合`);
   endRow();
   return rows;
 }

@@ -1,7 +1,6 @@
 import { In, Not, type EntityManager } from 'typeorm';
-import { DepartmentEntity, PersonDepartmentEntity, PersonEntity, type GrantableRole } from '../../db/entities/org.entity';
-import { grantRole } from './org-service';
-import type { OrgFile } from './org-file';
+import { DepartmentEntity, PersonDepartmentEntity, PersonEntity } from '../../db/entities/org.entity';
+import type { DirectorySnapshot } from '../../core/platform-adapter';
 
 export interface OrgChangeSummary {
   departments: number;
@@ -11,13 +10,14 @@ export interface OrgChangeSummary {
 }
 
 /**
- * Upserts departments and people in place. With `deactivateMissingFrom`, people and departments of
+ * Upserts departments and people in place (roles are not part of a snapshot: a file's roles are
+ * applied by org-import.ts, and a directory carries none). With `deactivateMissingFrom`, people and departments of
  * that platform that are no longer in the snapshot are marked inactive — never deleted, because the
  * ledger and old insights refer to them.
  */
 export async function applyOrgSnapshot(
   em: EntityManager,
-  snapshot: OrgFile,
+  snapshot: DirectorySnapshot,
   options: { platform: string | null; deactivateMissingFrom?: string; now: number },
 ): Promise<OrgChangeSummary> {
   const { now } = options;
@@ -35,17 +35,12 @@ export async function applyOrgSnapshot(
     }
     await em.delete(PersonDepartmentEntity, { personId: p.id });
     if (p.departmentIds.length) await em.insert(PersonDepartmentEntity, p.departmentIds.map((departmentId) => ({ personId: p.id, departmentId })));
-    for (const role of p.roles ?? []) {
-      if (role === 'staff') continue;
-      const scope = role === 'liaison' ? p.departmentIds[0] : '';
-      await grantRole(em, { personId: p.id, role: role as GrantableRole, scope, grantedBy: null }, now);
-    }
   }
   const deactivated = options.deactivateMissingFrom ? await deactivateMissing(em, snapshot, options.deactivateMissingFrom, now) : 0;
   return { departments: snapshot.departments.length, people: snapshot.people.length, created: snapshot.people.length - existing.size, deactivated };
 }
 
-async function deactivateMissing(em: EntityManager, snapshot: OrgFile, platform: string, now: number): Promise<number> {
+async function deactivateMissing(em: EntityManager, snapshot: DirectorySnapshot, platform: string, now: number): Promise<number> {
   const keepPeople = snapshot.people.map((p) => p.id);
   const gone = await em.findBy(PersonEntity, { platform, active: true, ...(keepPeople.length ? { id: Not(In(keepPeople)) } : {}) });
   if (gone.length) await em.update(PersonEntity, { id: In(gone.map((p) => p.id)) }, { active: false, updatedAt: now });

@@ -1,0 +1,28 @@
+import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
+import { RoleGrantEntity } from '../../src/db/entities/org.entity';
+
+describe.each(testDatabases())('the role-grant migration on existing data (%s)', (database) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp({ database });
+  });
+  afterEach(() => t.stop());
+
+  it('keeps the latest of two liaisons of a department, marks file-made liaisons as the file’s, and then refuses a second', async () => {
+    await t.app.dataSource.undoLastMigration();
+    const insert = (personId: string, role: string, scope: string, grantedBy: string | null, at: number) =>
+      t.app.dataSource.query('INSERT INTO role_grants (person_id, role, scope, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)', [personId, role, scope, grantedBy, at]);
+    await insert('zhangsan', 'liaison', 'd1', null, 1);
+    await insert('lisi', 'liaison', 'd1', 'liu', 2);
+    await insert('qianwu', 'liaison', 'd2', null, 3);
+    await insert('liu', 'office', '', null, 4);
+    expect(await t.app.migrate()).toEqual(['RoleGrantSource1764510000000']);
+    const rows = await t.app.dataSource.getRepository(RoleGrantEntity).find({ order: { id: 'ASC' } });
+    expect(rows.map((g) => [g.personId, g.role, g.scope, g.source, g.liaisonDepartment])).toEqual([
+      ['lisi', 'liaison', 'd1', 'manual', 'd1'],
+      ['qianwu', 'liaison', 'd2', 'import', 'd2'],
+      ['liu', 'office', '', 'manual', null],
+    ]);
+    await expect(insert('zhangsan', 'liaison', 'd2', null, 5).then(() => t.app.dataSource.query("UPDATE role_grants SET liaison_department = 'd2' WHERE person_id = 'zhangsan'"))).rejects.toThrow();
+  });
+});
