@@ -147,5 +147,5 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
 
 async function defaultRefusal(ctx: TurnContext, command: Command): Promise<string> {
   const allowed = command.roles.map((r) => ROLE_LABELS[r]).join('、');
-  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${await officeContact(ctx.em)}。`;
+  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${await officeContact(ctx.em, ctx.actor.person.id)}。`;
 }
