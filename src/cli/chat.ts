@@ -30,6 +30,8 @@ export function consoleUrl(env: Record<string, string | undefined>): string {
 async function connectionProblem(baseUrl: string): Promise<string | null> {
   try {
     const response = await fetch(`${baseUrl}/console/inbox/-`, { signal: AbortSignal.timeout(5000) });
+    // Read to the end: an unread body keeps the connection busy, and its reset later would surface as an error.
+    await response.arrayBuffer();
     if (response.status === 404) return '服务在运行，但没有开启本地控制台平台（CONSOLE=on，且不能在 NODE_ENV=production 下）';
     return response.ok ? null : `服务回答 HTTP ${response.status}`;
   } catch (error) {

@@ -23,6 +23,8 @@ function xinsheng(cwd: string, args: string[], input: string): Promise<{ code: n
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
+    // The child may exit before it reads its input (it cannot connect): that pipe error is expected.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }
