@@ -109,7 +109,7 @@ async function serve(config: Config): Promise<number> {
     await app.stop();
     throw error;
   }
-  console.log(`心声已在 http://${config.http.host}:${port} 上运行。`);
+  console.log(`心声已启动，监听 ${config.http.host}:${port}（HOST、PORT）。`);
   if (config.console) console.log(`本地控制台已开启，试试：npx xinsheng chat --as zhangsan${port === 3000 ? '' : ` --url http://127.0.0.1:${port}`}`);
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();
