@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type Koa from 'koa';
 import type { Config } from './config/load-config';
 import { createDataSource, createTransact, type Transact } from './db/data-source';
+import { databaseStartupError, listenStartupError } from './config/startup-errors';
 import { createLogger, type Logger } from './lib/logger';
 import { createDataCipher, type DataCipher } from './lib/data-cipher';
 import { resolveDataKey } from './lib/data-key';
@@ -73,13 +74,23 @@ export interface XinshengApp {
 /** The bot's modules, in the order their commands appear in 帮助. */
 export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, orgModule];
 
+/** Connects to DATABASE_URL; a failure names the variable (`DATABASE_URL：无法连接数据库 …`). */
+async function openDatabase(database: Config['database']): Promise<DataSource> {
+  try {
+    const dataSource = createDataSource(database);
+    await dataSource.initialize();
+    return dataSource;
+  } catch (error) {
+    throw databaseStartupError(error, database);
+  }
+}
+
 /** The composition root: the one place that builds objects. Connects to the database, serves nothing yet. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
   const cipher = createDataCipher(resolveDataKey(config, log));
-  const dataSource = createDataSource(config.database);
-  await dataSource.initialize();
+  const dataSource = await openDatabase(config.database);
   const transact = createTransact(dataSource);
   const catalog = loadCardCatalog(path.join(projectRoot(), 'bot-cards'));
   const cards = createCardStore(catalog, cipher);
@@ -179,7 +190,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
       server = http.createServer(koa.callback());
       await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
+        server!.once('error', (error) => reject(listenStartupError(error, config.http)));
         server!.listen(config.http.port, config.http.host, () => resolve());
       });
       for (const adapter of adapters) await adapter.start(inbound);

@@ -1,22 +1,22 @@
 import fs from 'node:fs';
 import { loadConfig, type Config } from './config/load-config';
 import { createApp, type XinshengApp } from './app';
-import { ConfigError } from './core/errors';
+import { ConfigError, ValidationError } from './core/errors';
 import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
-import { runChat } from './cli/chat';
+import { consoleUrl, runChat } from './cli/chat';
 
-const USAGE = `Usage: xinsheng <command>
-  serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
-  migrate                    run pending database migrations
-  org import FILE            load departments and people from JSON or CSV (see README)
-  org sync                   read departments and people from the connected WeCom/DingTalk directory
-  role USER ROLE             grant office | deputy | secretary (机关党委 | 分管领导 | 书记); -ROLE revokes
-  chat --as USER [--url URL] chat with a running server through the console platform
-  ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
+const USAGE = `用法：xinsheng <命令>
+  serve                      运行机器人（HTTP 端口 PORT、各平台、消息投递）；启动前先执行待执行的数据库迁移
+  migrate                    执行待执行的数据库迁移
+  org import FILE            从 JSON 或 CSV 文件导入部门和人员（格式见 README）
+  org sync                   从已连接的企业微信/钉钉通讯录读取部门和人员
+  role USER ROLE             授予角色 office | deputy | secretary（机关党委 | 分管领导 | 书记）；-ROLE 为撤销
+  chat --as USER [--url URL] 通过本地控制台平台与运行中的服务对话（默认地址按 PORT 和 .env）
+  ledger verify              核验工作台账的哈希链，指出第一条被改动、删除或调换顺序的记录
   ledger export --from DATE --to DATE FILE.xlsx
-                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
+                             把这些日期的工作台账记录导出为 Excel 文件，每条记录一行`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -24,7 +24,7 @@ export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<
     process.exitCode = await run(argv);
   } catch (error) {
     if (error instanceof ConfigError) console.error(error.message);
-    else console.error(`xinsheng: ${(error as Error).message}`);
+    else console.error(`xinsheng：${(error as Error).message}`);
     process.exitCode = error instanceof ConfigError ? 78 : 1;
   }
 }
@@ -40,37 +40,41 @@ async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 64;
   }
-  if (command === 'chat') return chat(argv.slice(1));
   loadDotEnv();
+  if (command === 'chat') return chat(argv.slice(1));
+  if (!KNOWN_COMMANDS.has(command)) {
+    console.error(`未知命令「${command}」。\n${USAGE}`);
+    return 64;
+  }
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
   return withApp(config, async (app) => {
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate': {
         const ran = await app.migrate();
-        console.log(ran.length ? `Applied: ${ran.join(', ')}` : 'No pending migrations.');
+        console.log(ran.length ? `已执行数据库迁移：${ran.join('、')}` : '没有待执行的数据库迁移。');
         return 0;
       }
       case 'org import':
-        if (!rest[0]) throw new Error('org import needs a FILE (.json or .csv)');
+        if (!rest[0]) throw new ValidationError('org import 需要一个文件：xinsheng org import FILE（.json 或 .csv）');
         await app.migrate();
         console.log(await importOrgFile(app, rest[0]));
         return 0;
       case 'org sync': {
         await app.migrate();
         const results = await app.syncDirectories();
-        console.log(results.length ? results.join('\n') : 'No platform with a directory is configured (set WECOM_* or DINGTALK_*).');
+        console.log(results.length ? results.join('\n') : '没有配置可读取通讯录的平台（请设置 WECOM_* 或 DINGTALK_* 变量，见 README）。');
         return results.length ? 0 : 1;
       }
       case 'ledger verify': {
         const verdict = await verifyLedger(app.dataSource);
-        console.log(verdict.ok ? `Ledger intact: ${verdict.entries} entries.` : `LEDGER BROKEN at entry ${verdict.entryId}: ${verdict.problem}`);
+        console.log(verdict.ok ? `工作台账完整：共 ${verdict.entries} 条记录。` : `工作台账已被破坏，自第 ${verdict.entryId} 条起：${verdict.problem}`);
         return verdict.ok ? 0 : 2;
       }
       case 'ledger export': {
         const request = parseExportArgs(rest);
         const { entries } = await exportLedger(app.dataSource, request, { timeZone: app.config.timeZone, now: Date.now(), transact: app.transact });
-        console.log(`Wrote ${entries} ledger entries (${request.from} to ${request.to}) to ${request.file}.`);
+        console.log(`已导出 ${entries} 条工作台账记录（${request.from} 至 ${request.to}）到 ${request.file}。`);
         return 0;
       }
       default:
@@ -79,11 +83,13 @@ async function run(argv: string[]): Promise<number> {
           console.log(await changeRoleFromCli(app, sub, rest[0]));
           return 0;
         }
-        console.error(USAGE);
+        console.error(`「${argv.join(' ')}」不是完整的命令。\n${USAGE}`);
         return 64;
     }
   });
 }
+
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger']);
 
 async function withApp(config: Config, work: (app: XinshengApp) => Promise<number>): Promise<number> {
   const app = await createApp(config);
@@ -96,8 +102,15 @@ async function withApp(config: Config, work: (app: XinshengApp) => Promise<numbe
 
 async function serve(config: Config): Promise<number> {
   const app = await createApp(config);
-  const { port } = await app.start();
-  if (config.console) console.log(`心声 is running on http://127.0.0.1:${port} — try: npx xinsheng chat --as zhangsan`);
+  let port: number;
+  try {
+    ({ port } = await app.start());
+  } catch (error) {
+    await app.stop();
+    throw error;
+  }
+  console.log(`心声已启动，监听 ${config.http.host}:${port}（HOST、PORT）。`);
+  if (config.console) console.log(`本地控制台已开启，试试：npx xinsheng chat --as zhangsan${port === 3000 ? '' : ` --url http://127.0.0.1:${port}`}`);
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();
     process.once('SIGINT', shutdown);
@@ -108,9 +121,9 @@ async function serve(config: Config): Promise<number> {
 }
 
 async function chat(args: string[]): Promise<number> {
-  const user = args[args.indexOf('--as') + 1];
-  if (!args.includes('--as') || !user) throw new Error('chat needs --as USER');
-  const url = args.includes('--url') ? args[args.indexOf('--url') + 1] : `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-  await runChat(url.replace(/\/+$/, ''), user, { input: process.stdin, output: process.stdout });
-  return 0;
+  const user = args.includes('--as') ? args[args.indexOf('--as') + 1] : undefined;
+  if (!user) throw new ValidationError('chat 需要指定身份：xinsheng chat --as USER [--url URL]');
+  const url = args.includes('--url') ? args[args.indexOf('--url') + 1] : consoleUrl(process.env);
+  if (!url) throw new ValidationError('--url 后应写服务地址，如 --url http://127.0.0.1:3000');
+  return runChat(url.replace(/\/+$/, ''), user, { input: process.stdin, output: process.stdout });
 }

@@ -6,7 +6,8 @@ import { createJobContext, notifyPeople } from './job-context';
 import { enqueueOutbound } from '../core/outbox';
 import { PersonEntity } from '../db/entities/org.entity';
 import { ROLE_LABELS } from '../domain/glossary';
-import { MAX_TEXT_LENGTH, normalizeInput, splitCommand } from '../domain/text';
+import { findCommandWord, MAX_TEXT_LENGTH, normalizeInput, splitCommand, type CommandWord } from '../domain/text';
+import { endsAtWordBoundary } from '../lib/word-segmenter';
 import { appendLedger } from '../core/ledger';
 import { ensurePerson, loadActor, officeContact } from '../core/actor';
 import { In } from 'typeorm';
@@ -58,6 +59,16 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
     const sub = splitCommand(rest).word;
     return candidates.find((c) => c.subcommands?.includes(sub)) ?? candidates.find((c) => !c.subcommands) ?? candidates[0];
   }
+  const knownWords = new Set(byWord.keys());
+
+  /** The command of a message, with or without a space after its word (README: Chat commands). */
+  function parseCommand(text: string): CommandWord & { command?: Command } {
+    const found = findCommandWord(text, knownWords, endsAtWordBoundary);
+    const command = found.known ? findCommand(found.word, found.rest) : undefined;
+    // 我的问题是… is not 我的: a command that takes nothing is taken glued to more text only with a space.
+    if (command?.noArguments && found.glued) return { word: text.split(/\s/)[0], rest: '', known: false };
+    return { ...found, command };
+  }
 
   async function turn(em: EntityManager, event: BotEvent, now: number, deferred: DeferredTask[]): Promise<TurnContext> {
     await ensurePerson(em, event.senderId, event.senderName, event.platform, now);
@@ -82,16 +93,19 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
 
   async function onMessage(ctx: TurnContext, event: MessageEvent): Promise<void> {
     const text = normalizeInput(event.text);
-    const { word, rest } = splitCommand(text);
-    const command = findCommand(word, rest);
+    const { word, rest, command, near } = parseCommand(text);
+    // A word that only begins like 匿名意见 (匿名意见箱…) is not run, but its sender is forgotten all the same.
+    const forgetSender = command?.forgetSender ?? (near ? byWord.get(near.toLowerCase())?.find((c) => c.forgetSender)?.forgetSender : undefined);
     if (event.conversation.kind === 'group') {
-      await command?.forgetSender?.(ctx);
+      await forgetSender?.(ctx);
       await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');
       return;
     }
-    if (text.length > MAX_TEXT_LENGTH) {
-      await command?.forgetSender?.(ctx);
-      await ctx.replyText(`消息过长（${text.length} 字），请控制在 ${MAX_TEXT_LENGTH} 字以内，分几条发送。本条未记录。`);
+    // The limit is on what is recorded: the content after the command word.
+    const content = command ? rest : text;
+    if (content.length > MAX_TEXT_LENGTH) {
+      await forgetSender?.(ctx);
+      await ctx.replyText(`内容过长（${content.length} 字），请控制在 ${MAX_TEXT_LENGTH} 字以内，分几条发送。本条未记录。`);
       return;
     }
     if (!text) {
@@ -100,7 +114,9 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       return;
     }
     if (!command) {
-      await ctx.replyText(`没有「${word.slice(0, 20)}」这个命令。${helpText(commands, ctx.actor, true)}`);
+      await forgetSender?.(ctx);
+      const hint = near ? `如要使用「${near}」，请在「${near}」后加一个空格再写内容。` : '';
+      await ctx.replyText(`没有「${word.slice(0, 20)}」这个命令。${hint}${helpText(commands, ctx.actor, true)}`);
       return;
     }
     if (!command.roles.some((role) => ctx.actor.roles.has(role))) {
@@ -182,5 +198,5 @@ async function discardFile(ctx: TurnContext, event: FileEvent): Promise<void> {
 
 async function defaultRefusal(ctx: TurnContext, command: Command): Promise<string> {
   const allowed = command.roles.map((r) => ROLE_LABELS[r]).join('、');
-  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${await officeContact(ctx.em)}。`;
+  return `「${command.name}」仅限${allowed}使用。如有需要，请联系${await officeContact(ctx.em, ctx.actor.person.id)}。`;
 }

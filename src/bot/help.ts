@@ -8,7 +8,7 @@ export function helpText(commands: Command[], actor: Actor, short = false): stri
   if (short) return `您可以使用：${allowed.map((c) => c.name).join('、')}。发送「帮助」查看用法。`;
   const roles = [...actor.roles].map((r) => ROLE_LABELS[r]).join('、');
   const lines = allowed.map((c) => `• ${c.name}（${c.aliases[0] ?? ''}）— ${c.summary}\n  例：${c.example}`);
-  return `「心声」思想动态工作助手\n您的身份：${roles}\n\n${lines.join('\n')}\n\n命令与内容之间用空格分隔，全角空格也可以。`;
+  return `「心声」思想动态工作助手\n您的身份：${roles}\n\n${lines.join('\n')}\n\n命令后可以直接写内容，也可以先空一格（全角空格也可以）。`;
 }
 
 export function groupHelpText(): string {
@@ -20,6 +20,7 @@ export function helpCommand(all: () => Command[]): Command {
     name: '帮助',
     aliases: ['/help', 'help', '?', '？'],
     roles: ['staff'],
+    noArguments: true,
     summary: '查看您可以使用的命令',
     example: '帮助',
     async run(ctx) {
@@ -33,6 +34,7 @@ export function mineCommand(sections: MineSection[]): Command {
     name: '我的',
     aliases: ['/mine', 'mine'],
     roles: ['staff'],
+    noArguments: true,
     summary: '查看本人近期提交的信息和待办事项',
     example: '我的',
     async run(ctx) {

@@ -78,6 +78,8 @@ export interface Command {
   subcommands?: string[];
   summary: string;
   example: string;
+  /** Takes nothing after its word (帮助, 我的): without a space, `我的问题是…` is then not read as this command. */
+  noArguments?: boolean;
   /** The refusal for someone without the role; defaults to naming the roles that may. */
   refusal?(ctx: TurnContext): Promise<string>;
   /**

@@ -2,6 +2,7 @@ import readline from 'node:readline/promises';
 import type { Card } from '../core/messages';
 import type { ConsoleMessage } from '../platforms/console/console-routes';
 import { renderMessageText } from '../platforms/console/render-text';
+import { loadConfig } from '../config/load-config';
 
 interface ChatIo {
   input: NodeJS.ReadableStream;
@@ -16,12 +17,43 @@ async function post(url: string, body: unknown): Promise<ConsoleMessage[]> {
 }
 
 /**
+ * Where `xinsheng serve` listens, read from the same environment (and .env) as the server: PORT,
+ * and HOST unless it is a wildcard (0.0.0.0, ::), which is reached on the loopback address.
+ */
+export function consoleUrl(env: Record<string, string | undefined>): string {
+  const { host, port } = loadConfig(env).http;
+  const reachable = ['0.0.0.0', '::', ''].includes(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}`;
+}
+
+/** Whether a xinsheng server with the console platform answers at baseUrl; null when it does, else why not. */
+async function connectionProblem(baseUrl: string): Promise<string | null> {
+  try {
+    const response = await fetch(`${baseUrl}/console/inbox/-`, { signal: AbortSignal.timeout(5000) });
+    // Read to the end: an unread body keeps the connection busy, and its reset later would surface as an error.
+    await response.arrayBuffer();
+    if (response.status === 404) return '服务在运行，但没有开启本地控制台平台（CONSOLE=on，且不能在 NODE_ENV=production 下）';
+    return response.ok ? null : `服务回答 HTTP ${response.status}`;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code === 'ECONNREFUSED' ? '连接被拒绝，该地址上没有服务在运行' : `无法连接（${cause?.code ?? (error as Error).message}）`;
+  }
+}
+
+/**
  * `xinsheng chat --as USER`: a terminal chat against a running server's console platform. Text is
  * sent as a message; a number runs that action of the last card, asking for its inputs first.
+ * Returns the exit code: 1 when the server cannot be reached (at the start or later), else 0.
  */
-export async function runChat(baseUrl: string, user: string, io: ChatIo): Promise<void> {
-  const rl = readline.createInterface({ input: io.input, output: io.output, terminal: false });
+export async function runChat(baseUrl: string, user: string, io: ChatIo): Promise<number> {
   const print = (text: string) => io.output.write(`${text}\n`);
+  const problem = await connectionProblem(baseUrl);
+  if (problem) {
+    print(`无法连接 ${baseUrl}：${problem}。\n请先启动服务（npm start 或 xinsheng serve）；服务在别的端口时，用 --url 指定地址，如 xinsheng chat --as ${user} --url http://127.0.0.1:3001（不写 --url 时按 PORT 和 .env 连接）。`);
+    return 1;
+  }
+  let exitCode = 0;
+  const rl = readline.createInterface({ input: io.input, output: io.output, terminal: false });
   let lastCard: Card | null = null;
   const show = (replies: ConsoleMessage[]) => {
     for (const reply of replies) {
@@ -46,12 +78,14 @@ export async function runChat(baseUrl: string, user: string, io: ChatIo): Promis
           show(await post(`${baseUrl}/console/messages`, { from: user, text }));
         }
       } catch (error) {
-        print(`出错了：${(error as Error).message}（服务是否在运行？npm start）`);
+        exitCode = 1;
+        print(`出错了：${(error as Error).message}（连接 ${baseUrl}；服务是否仍在运行？）`);
       }
     }
   } finally {
     rl.close();
   }
+  return exitCode;
 }
 
 async function runAction(

@@ -5,6 +5,31 @@ import { EnvSchema, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
 
+/** What each variable must be, in the words of README's configuration table. */
+const EXPECTED: Record<string, string> = {
+  NODE_ENV: ' development、production 或 test',
+  PORT: ' 0–65535 之间的整数（HTTP 端口）',
+  HOST: 'HTTP 监听地址，如 0.0.0.0 或 127.0.0.1',
+  DATABASE_URL: '以 sqlite: 或 mysql:// 开头的数据库地址（sqlite:PATH 或 mysql://user:pass@host:3306/db）',
+  DATA_DIR: '一个目录',
+  DATA_KEY: ' 32 字节数据的 base64（生成：openssl rand -base64 32）',
+  TZ: ' IANA 时区名，如 Asia/Shanghai',
+  LOG_LEVEL: ' fatal、error、warn、info、debug、trace 或 silent',
+  ESCALATION_ACK_TIMEOUT: '时长，如 30s、15m、2h',
+  OUTBOX_MAX_ATTEMPTS: ' 1–100 之间的整数（投递次数）',
+  OUTBOX_LEASE: '时长，如 30s、60s、2m',
+  MIN_GROUP_SIZE: '不小于 1 的整数（人数）',
+  CONSOLE: ' on 或 off',
+  WECOM_ENCODING_AES_KEY: '企业微信管理后台生成的 43 位 EncodingAESKey',
+  WECOM_API_BASE: '网址，如 https://qyapi.weixin.qq.com',
+  DINGTALK_MODE: ' stream 或 http',
+  DINGTALK_API_BASE: '网址，如 https://api.dingtalk.com',
+  DINGTALK_OAPI_BASE: '网址，如 https://oapi.dingtalk.com',
+};
+
+/** Values that must not be printed: keys, secrets, and a database URL (it may hold a password). */
+const SECRET_VARIABLES = new Set(['DATA_KEY', 'DATABASE_URL', 'WECOM_SECRET', 'WECOM_TOKEN', 'WECOM_ENCODING_AES_KEY', 'DINGTALK_CLIENT_SECRET']);
+
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
 
 export interface WecomConfig {
@@ -60,13 +85,13 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   const wecom = pickWecom(env, problems);
   const dingtalk = pickDingtalk(env, problems);
   const consoleOn = env.CONSOLE ?? (!wecom && !dingtalk);
-  if (production && env.CONSOLE) problems.push('CONSOLE: the console platform is refused when NODE_ENV=production');
+  if (production && env.CONSOLE) problems.push('CONSOLE：NODE_ENV=production 时不能开启本地控制台平台，请删除 CONSOLE 或设为 off');
   if (production && !wecom && !dingtalk) {
-    problems.push('WECOM_CORP_ID / DINGTALK_CLIENT_ID: NODE_ENV=production needs WeCom or DingTalk configured');
+    problems.push('WECOM_CORP_ID / DINGTALK_CLIENT_ID：NODE_ENV=production 时须配置企业微信或钉钉（见 README 的配置表）');
   }
-  if (production && !env.DATA_KEY) problems.push('DATA_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
+  if (production && !env.DATA_KEY) problems.push('DATA_KEY：NODE_ENV=production 时必须设置（生成：openssl rand -base64 32）');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
-  if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS: ${escalationSteps.problem}`);
+  if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS：${escalationSteps.problem}`);
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
 
   return {
@@ -94,11 +119,19 @@ function parseEnv(rawEnv: Record<string, string | undefined>): Env {
   const cleaned = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v !== ''));
   const result = EnvSchema.safeParse(cleaned);
   if (result.success) return result.data;
-  throw new ConfigError(formatProblems(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)));
+  const names = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
+  throw new ConfigError(formatProblems(names.map((name) => describeBadValue(name, cleaned[name]))));
+}
+
+/** `PORT：应为 0–65535 之间的整数（HTTP 端口），实际为 abc` — a secret's value is never repeated. */
+function describeBadValue(name: string, value: string | undefined): string {
+  const expected = EXPECTED[name] ?? '合法的值（见 README 的配置表）';
+  const shown = value === undefined ? '' : SECRET_VARIABLES.has(name) ? '，实际的值不符合（不在此显示）' : `，实际为 ${value}`;
+  return `${name}：应为${expected}${shown}`;
 }
 
 function formatProblems(problems: string[]): string {
-  return `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+  return `配置有误：\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
 function parseDatabaseUrl(url: string): DatabaseConfig {
@@ -111,7 +144,7 @@ function requireAll(env: Env, names: (keyof Env)[], problems: string[]): boolean
   const set = names.filter((n) => env[n] !== undefined);
   if (set.length === 0) return false;
   for (const name of names) {
-    if (env[name] === undefined) problems.push(`${name}: missing (needed because ${set.join(', ')} is set)`);
+    if (env[name] === undefined) problems.push(`${name}：未设置（已设置 ${set.join('、')}，同一平台的凭据须全部设置）`);
   }
   return set.length === names.length;
 }

@@ -42,8 +42,15 @@ export async function peopleWithRole(em: EntityManager, role: GrantableRole, sco
   return em.findBy(PersonEntity, { id: In(grants.map((g) => g.personId)), active: true });
 }
 
-/** How a refusal names whom to ask: 机关党委 with its members' names, when there are any. */
-export async function officeContact(em: EntityManager): Promise<string> {
+/**
+ * How a refusal names whom to ask: 机关党委 with its members' names, when there are any, never the
+ * asker (an office member is pointed at the other members, or, alone in the office, at the secretary).
+ */
+export async function officeContact(em: EntityManager, askerId?: string): Promise<string> {
   const office = await peopleWithRole(em, 'office');
-  return office.length ? `机关党委（${office.map((p) => p.name).join('、')}）` : '机关党委';
+  const others = office.filter((p) => p.id !== askerId);
+  if (others.length) return `机关党委（${others.map((p) => p.name).join('、')}）`;
+  if (office.length === 0) return '机关党委';
+  const secretaries = (await peopleWithRole(em, 'secretary')).filter((p) => p.id !== askerId);
+  return secretaries.length ? `党组(党委)书记（${secretaries.map((p) => p.name).join('、')}）` : '党组(党委)';
 }

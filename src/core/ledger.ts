@@ -81,18 +81,18 @@ async function checkTail(dataSource: DataSource, lastId: number): Promise<Ledger
   const counter = await dataSource.getRepository(CounterEntity).findOneBy({ name: 'ledger' });
   const written = counter?.value ?? 0;
   if (written > lastId) {
-    return { ok: false, entries: lastId, entryId: lastId + 1, problem: `entries ${lastId + 1}–${written} are missing (deleted)` };
+    return { ok: false, entries: lastId, entryId: lastId + 1, problem: `第 ${lastId + 1}–${written} 条记录缺失（已被删除）` };
   }
   return { ok: true, entries: lastId };
 }
 
 function checkEntry(entry: LedgerEntry, expectedId: number, prevHash: string): { entryId: number; text: string } | null {
   if (entry.id !== expectedId) {
-    return { entryId: expectedId, text: `entry ${expectedId} is missing (deleted); the next entry is ${entry.id}` };
+    return { entryId: expectedId, text: `第 ${expectedId} 条记录缺失（已被删除），其后是第 ${entry.id} 条` };
   }
   if (entry.prevHash !== prevHash) {
-    return { entryId: entry.id, text: `entry ${entry.id} does not follow entry ${entry.id - 1} (deleted, reordered or re-chained)` };
+    return { entryId: entry.id, text: `第 ${entry.id} 条记录与第 ${entry.id - 1} 条接不上（有记录被删除、调换顺序或重新链接）` };
   }
-  if (hashEntry(entry) !== entry.hash) return { entryId: entry.id, text: `entry ${entry.id} was changed after it was written` };
+  if (hashEntry(entry) !== entry.hash) return { entryId: entry.id, text: `第 ${entry.id} 条记录写入后被改动过` };
   return null;
 }

@@ -30,7 +30,7 @@ describe('xinsheng reads .env from the working directory', () => {
     fs.writeFileSync(path.join(dir, '.env'), 'DATA_DIR=from-dotenv\nTZ=Nowhere/Atall\nLOG_LEVEL=silent\n');
     const refused = await xinsheng(dir, ['migrate']);
     expect(refused.code).toBe(78);
-    expect(refused.stderr).toContain('TZ: must be an IANA time zone');
+    expect(refused.stderr).toContain('TZ：应为 IANA 时区名，如 Asia/Shanghai，实际为 Nowhere/Atall');
 
     const migrated = await xinsheng(dir, ['migrate'], { TZ: 'Asia/Shanghai' });
     expect(migrated.code).toBe(0);

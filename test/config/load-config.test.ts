@@ -28,19 +28,25 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ DATA_DIR: '/var/lib/xinsheng' }).database).toEqual({ type: 'sqlite', path: '/var/lib/xinsheng/xinsheng.db' });
   });
 
-  it('names each bad variable', () => {
-    const message = problemsOf({ PORT: 'abc', DATA_KEY: 'short', ESCALATION_ACK_TIMEOUT: 'soon', DATABASE_URL: 'postgres://x', TZ: 'Beijing' });
-    expect(message).toContain('TZ: must be an IANA time zone');
-    expect(message).toContain('PORT');
-    expect(message).toContain('DATA_KEY');
-    expect(message).toContain('ESCALATION_ACK_TIMEOUT');
-    expect(message).toContain('DATABASE_URL');
+  it('names each bad variable in Chinese, with what it should be and what it is', () => {
+    const message = problemsOf({ PORT: 'abc', DATA_KEY: 'short', ESCALATION_ACK_TIMEOUT: 'soon', DATABASE_URL: 'postgres://u:pw@x', TZ: 'Beijing', CONSOLE: 'maybe' });
+    expect(message).toMatch(/^配置有误：/);
+    expect(message).toContain('PORT：应为 0–65535 之间的整数（HTTP 端口），实际为 abc');
+    expect(message).toContain('TZ：应为 IANA 时区名，如 Asia/Shanghai，实际为 Beijing');
+    expect(message).toContain('ESCALATION_ACK_TIMEOUT：应为时长，如 30s、15m、2h，实际为 soon');
+    expect(message).toContain('CONSOLE：应为 on 或 off，实际为 maybe');
+    expect(message).toContain('DATA_KEY：应为 32 字节数据的 base64');
+    expect(message).toContain('DATABASE_URL：应为以 sqlite: 或 mysql:// 开头');
+    // Secrets (and a database URL, which may hold a password) are never repeated.
+    expect(message).not.toContain('short');
+    expect(message).not.toContain('pw@x');
+    expect(message).not.toMatch(/[Ee]xpected|must/);
   });
 
   it('turns a platform on only when all of its credentials are set, naming the missing ones', () => {
     const message = problemsOf({ WECOM_CORP_ID: 'ww1', WECOM_SECRET: 's' });
-    expect(message).toContain('WECOM_TOKEN: missing');
-    expect(message).toContain('WECOM_ENCODING_AES_KEY: missing');
+    expect(message).toContain('WECOM_TOKEN：未设置（已设置 WECOM_CORP_ID、WECOM_SECRET');
+    expect(message).toContain('WECOM_ENCODING_AES_KEY：未设置');
     const config = loadConfig({ DINGTALK_CLIENT_ID: 'ding1', DINGTALK_CLIENT_SECRET: 'secret' });
     expect(config.dingtalk?.robotCode).toBe('ding1');
     expect(config.dingtalk?.mode).toBe('stream');

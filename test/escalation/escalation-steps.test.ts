@@ -25,15 +25,15 @@ describe('ESCALATION_STEPS', () => {
   });
 
   it('refuses an unknown target, a bad wait, a wait on the first step and a first step without the secretary', () => {
-    expect(parseEscalationSteps('secretary | 5m boss', 1000)).toEqual({ problem: expect.stringContaining('unknown target "boss"') });
-    expect(parseEscalationSteps('secretary | soon deputy', 1000)).toEqual({ problem: expect.stringContaining('"soon" is not a duration') });
-    expect(parseEscalationSteps('5m secretary', 1000)).toEqual({ problem: expect.stringContaining('first step') });
-    expect(parseEscalationSteps('office | deputy', 1000)).toEqual({ problem: expect.stringContaining('must alert the secretary') });
+    expect(parseEscalationSteps('secretary | 5m boss', 1000)).toEqual({ problem: expect.stringContaining('不认识的接收人「boss」') });
+    expect(parseEscalationSteps('secretary | soon deputy', 1000)).toEqual({ problem: expect.stringContaining('「soon」不是时长') });
+    expect(parseEscalationSteps('5m secretary', 1000)).toEqual({ problem: expect.stringContaining('第 1 步在报告保存后立即执行') });
+    expect(parseEscalationSteps('office | deputy', 1000)).toEqual({ problem: expect.stringContaining('必须提醒书记') });
   });
 
   it('stops the program at start-up with a message naming the variable', () => {
     expect(() => loadConfig({ ESCALATION_STEPS: 'secretary | 5m boss' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ESCALATION_STEPS: 'secretary | 5m boss' })).toThrow(/ESCALATION_STEPS: step 2/);
+    expect(() => loadConfig({ ESCALATION_STEPS: 'secretary | 5m boss' })).toThrow(/ESCALATION_STEPS：第 2 步/);
     expect(() => loadConfig({ OUTBOX_LEASE: 'forever' })).toThrow(/OUTBOX_LEASE/);
     expect(loadConfig({ ESCALATION_ACK_TIMEOUT: '30s', OUTBOX_MAX_ATTEMPTS: '3' })).toMatchObject({
       escalation: { ackTimeoutMs: 30_000, steps: [{ afterMs: 0 }, { afterMs: 30_000 }, { afterMs: 30_000 }] },

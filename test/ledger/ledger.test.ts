@@ -3,7 +3,8 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard } from '../helpers/console-client';
-import { importSampleOrg } from '../helpers/org-fixture';
+import { importSampleOrg, SAMPLE_ORG } from '../helpers/org-fixture';
+import { formatZonedDate } from '../../src/lib/zoned-time';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
 import { appendLedger, verifyLedger } from '../../src/core/ledger';
 import { exportLedger, parseExportArgs } from '../../src/modules/ledger/ledger-export';
@@ -47,15 +48,15 @@ describe.each(testDatabases())('the ledger (工作台账) on %s', (database) => 
     await buildHistory();
     const read = await ledger().findOneByOrFail({ kind: 'insight.read' });
     await sql('UPDATE ledger_entries SET actor_id = ? WHERE id = ?', ['liu', read.id]);
-    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: read.id, problem: expect.stringContaining('changed') });
+    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: read.id, problem: expect.stringContaining('写入后被改动过') });
   });
 
   it('names a deleted entry, in the middle and at the end', async () => {
     const count = await buildHistory();
     await sql('DELETE FROM ledger_entries WHERE id = ?', [count]);
-    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: count, problem: expect.stringContaining('deleted') });
+    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: count, problem: expect.stringContaining('已被删除') });
     await sql('DELETE FROM ledger_entries WHERE id = ?', [3]);
-    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: 3, problem: expect.stringContaining('missing') });
+    expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: false, entryId: 3, problem: expect.stringContaining('缺失') });
   });
 
   it('names reordered entries', async () => {
@@ -90,6 +91,42 @@ describe.each(testDatabases())('the ledger (工作台账) on %s', (database) => 
     expect(sheet.getRow(3).getCell(3).value).toBe('定性');
     expect(await ledger().countBy({ kind: 'ledger.exported' })).toBe(1);
     expect(await verifyLedger(t.app.dataSource)).toMatchObject({ ok: true });
+    fs.rmSync(file);
+  });
+});
+
+describe.each(testDatabases())('the ledger export in words an office reads (%s)', (database) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp({ database });
+    await importSampleOrg(t, { ...SAMPLE_ORG, people: SAMPLE_ORG.people.map((p) => (p.id === 'qianwu' ? { ...p, roles: ['liaison'] } : p)) });
+  });
+  afterEach(() => t.stop());
+
+  it('names every 事项 in Chinese only and writes 详情 as readable Chinese, never raw JSON', async () => {
+    const chat = consoleClient(t);
+    await chat.say('qianwu', '上报 #谈心 #诉求 有同志反映报销流程太慢');
+    const number = /S-\d{4}-\d{4}/.exec(await chat.sayText('qianwu', '即时 某科室多名同志酝酿集体反映绩效分配问题'))![0];
+    await t.app.escalations.runDue();
+    await chat.say('wang', `确认 ${number}`);
+    const today = formatZonedDate('Asia/Shanghai', Date.now());
+    const file = path.join(t.dataDir, 'words.xlsx');
+    await exportLedger(t.app.dataSource, parseExportArgs(['--from', today, '--to', today, file]), { timeZone: 'Asia/Shanghai', now: Date.now(), transact: t.app.transact });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(file);
+    const sheet = workbook.getWorksheet('工作台账')!;
+    const rows = sheet.getRows(2, sheet.rowCount - 1)!.map((row) => ({ label: String(row.getCell(3).value), kind: String(row.getCell(4).value), data: String(row.getCell(8).value ?? '') }));
+    const kinds = rows.map((r) => r.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['insight.created', 'escalation.created', 'escalation.sent', 'escalation.acknowledged']));
+    for (const row of rows) {
+      expect(row.label).not.toMatch(/[A-Za-z]/);
+      expect(row.data).not.toMatch(/[{}"]/);
+    }
+    const created = rows.find((r) => r.kind === 'insight.created')!;
+    expect(created.data).toBe('收集方式：谈心谈话；类别：利益诉求；部门：财务处');
+    expect(rows.find((r) => r.kind === 'escalation.sent')!.label).toBe('即时报告预警：已发出');
+    expect(rows.find((r) => r.kind === 'escalation.acknowledged')!.data).toContain('人员：王书记（wang）');
+    expect(rows.find((r) => r.kind === 'org.imported')!.data).toBe('部门：3 个；人员：6 人；新增人员：6 人；停用：0 人');
     fs.rmSync(file);
   });
 });

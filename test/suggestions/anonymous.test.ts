@@ -26,7 +26,7 @@ describe.each(testDatabases())('匿名意见: no identity stored anywhere (%s)',
 
   it('forgets the sender of an anonymous message even when it is refused as too long', async () => {
     const before = await readableRows(t.app.dataSource, t.app.cipher);
-    expect(await chat.sayText('lisi', `匿名意见 ${'长'.repeat(4001)}`)).toContain('消息过长');
+    expect(await chat.sayText('lisi', `匿名意见 ${'长'.repeat(4001)}`)).toContain('内容过长');
     await chat.say('wang', '我的');
     const written = changedRows(before, await readableRows(t.app.dataSource, t.app.cipher));
     expect(written.filter((row) => row.includes('lisi') || row.includes('李四'))).toEqual([]);

@@ -117,7 +117,8 @@ describe.each(testDatabases())('汇总 (%s)', (database) => {
   it('lists open immediate reports, the backlog, late departments and departments without a liaison', async () => {
     const summary = await chat.sayText('wang', '/summary 2026年第三季度');
     expect(summary).toContain(`未处置的即时报告：1 条（${immediateNumber}）`);
-    expect(summary).toContain('待定性：3 条，最早一条记录于 2026-07-01');
+    // The backlog is the current state: the open insight of 2026Q4 counts too.
+    expect(summary).toContain('待定性：4 条，最早一条记录于 2026-07-01');
     expect(summary).toContain('已定性、待处置：1 条');
     expect(summary).toContain('本期尚无上报的部门（已有联络员）：人事处');
     expect(summary).toContain('未指定联络员的部门：1 个（后勤处）');
@@ -133,13 +134,14 @@ describe.each(testDatabases())('汇总 (%s)', (database) => {
     expect(await chat.sayText('liu', '汇总')).toContain('领导尚未确认的即时报告预警：0 条');
   });
 
-  it('shows a liaison only the own department, a department smaller than MIN_GROUP_SIZE as 其他部门', async () => {
+  it('shows a liaison only the own department, by name even when it is smaller than MIN_GROUP_SIZE', async () => {
     const small = await chat.sayText('zhangsan', '汇总 2026Q3');
     expect(small).toContain('范围：本部门');
     expect(small).toContain('本期共 **3** 条信息，上期（2026年第2季度）1 条');
     expect(small).toContain('本部门本期已有上报');
-    expect(small).toContain('| 其他部门 | 3 | 1 | +2 |');
-    expect(small).not.toContain('办公室 |');
+    // 办公室 has 2 people, but the liaison reported these insights: never merged away in the own view.
+    expect(small).toContain('| 办公室 | 3 | 1 | +2 |');
+    expect(small).not.toContain('其他部门');
     expect(small).not.toContain('财务处');
     expect(small).not.toContain('后勤处');
     expect(small).not.toContain('意见信箱');
@@ -153,7 +155,19 @@ describe.each(testDatabases())('汇总 (%s)', (database) => {
 
     const late = await chat.sayText('zhou', '汇总 2026Q3');
     expect(late).toContain('本期共 **0** 条');
-    expect(late).toContain('本期尚无上报的部门（已有联络员）：其他部门');
+    expect(late).toContain('本期尚无上报的部门（已有联络员）：人事处');
+  });
+
+  it('shows the open items of today under 待办事项 (当前状态) in the summary of a past quarter too', async () => {
+    for (const text of ['某科室多名同志酝酿集体反映绩效分配问题', '有同志情绪激动扬言上访', '网络上出现涉及本单位的负面帖子']) {
+      await chat.say('zhangsan', `即时 ${text}`);
+    }
+    const past = await chat.sayText('liu', '汇总 上季度');
+    expect(past).toMatch(/### 待办事项（当前状态，截至 \d{4}-\d{2}-\d{2}，不限于本时段）/);
+    // The three reports of today and the open one of 2026Q3: the heading and the figures agree.
+    expect(past).toContain('未处置的即时报告：4 条');
+    expect(past).toContain('领导尚未确认的即时报告预警：3 条');
+    expect(await chat.sayText('liu', '汇总 2026Q2')).toContain('未处置的即时报告：4 条');
   });
 
   it('summarises a month, and refuses staff, unknown periods and periods not yet begun', async () => {

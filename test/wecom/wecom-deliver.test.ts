@@ -110,11 +110,44 @@ describe('WeCom delivery: text, markdown, files', () => {
     expect(parts.join('\n')).toBe(lines.join('\n'));
   });
 
-  it('sends markdown with its title', async () => {
+  it('sends markdown with its title, lists as • lines (WeCom shows no list syntax)', async () => {
     const api = wecomApi();
     const bodies = recordSends(api, 1);
     await adapter().deliver({ recipients: users('a'), content: { kind: 'markdown', title: '本季度汇总', markdown: '- 政治思想：3\n- 工作状态：5' } });
-    expect(bodies[0]).toMatchObject({ msgtype: 'markdown', markdown: { content: '**本季度汇总**\n- 政治思想：3\n- 工作状态：5' } });
+    expect(bodies[0]).toMatchObject({ msgtype: 'markdown', markdown: { content: '**本季度汇总**\n• 政治思想：3\n• 工作状态：5' } });
+  });
+
+  it('turns a markdown table into one quote line per row, since WeCom app messages render no tables', async () => {
+    const api = wecomApi();
+    const bodies = recordSends(api, 1);
+    const markdown = [
+      '## 思想动态汇总 · 2026年第3季度',
+      '本期共 **6** 条信息',
+      '### 按类别',
+      '| 类别 | 本期 | 上期 | 变化 |',
+      '|---|---:|---:|---:|',
+      '| 利益诉求 | 2 | 1 | +1 |',
+      '| 工作状态 | 4 | 0 | +4 |',
+      '',
+      '---',
+      '_人数少于 5 人的部门合并显示为「其他部门」。_',
+      '**加粗** 与 > 引用保持不变',
+    ].join('\n');
+    await adapter().deliver({ recipients: users('a'), content: { kind: 'markdown', title: '思想动态汇总 · 2026年第3季度', markdown } });
+    expect(bodies[0].markdown).toEqual({
+      content: [
+        // The heading is the title: it is not repeated in bold above it.
+        '## 思想动态汇总 · 2026年第3季度',
+        '本期共 **6** 条信息',
+        '### 按类别',
+        '> **利益诉求**：本期 2，上期 1，变化 +1',
+        '> **工作状态**：本期 4，上期 0，变化 +4',
+        '',
+        '',
+        '*人数少于 5 人的部门合并显示为「其他部门」。*',
+        '**加粗** 与 > 引用保持不变',
+      ].join('\n'),
+    });
   });
 
   it('uploads a file with its name, then sends it as a file message', async () => {

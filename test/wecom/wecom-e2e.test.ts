@@ -127,6 +127,28 @@ describe('WeCom through the real server', () => {
     expect(api.pendingMocks()).toEqual([]);
   });
 
+  it('汇总 reaches WeCom in the markdown WeCom renders: no table, rows as quotes with bold labels, • lists', async () => {
+    t = await startWecomApp();
+    await importSampleOrg(t);
+    const sends: (SendBody & { markdown?: { content: string } })[] = [];
+    const api = fakeWecomApi(sends, 1);
+    await postCallback(t, signedCallback(VECTOR_B.keys, textXml({ from: 'liu', msgId: '7345123456789019999', content: '汇总' })));
+    await settle(t);
+    expect(sends.length).toBeGreaterThanOrEqual(1);
+    expect(sends.every((s) => s.msgtype === 'markdown')).toBe(true);
+    const content = sends.map((s) => s.markdown!.content).join('\n');
+    expect(content).toContain('## 思想动态汇总');
+    expect(content).not.toMatch(/^\s*\|/m);
+    expect(content).not.toContain('|---');
+    expect(content).toContain('> **利益诉求**：本期 0，上期 0，变化 持平');
+    expect(content).toContain('> **谈心谈话**：本期 0，上期 0，变化 持平');
+    expect(content).toMatch(/^• 未处置的即时报告：0 条$/m);
+    expect(content).not.toMatch(/^- /m);
+    expect(sends.every((s) => Buffer.byteLength(s.markdown!.content) <= 2048)).toBe(true);
+    expect(content.match(/思想动态汇总/g)).toHaveLength(1);
+    expect(api.pendingMocks()).toEqual([]);
+  });
+
   it('welcomes a person who opens the app once, however often they come back', async () => {
     t = await startWecomApp();
     await importSampleOrg(t);

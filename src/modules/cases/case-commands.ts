@@ -156,7 +156,11 @@ async function openCases(ctx: TurnContext): Promise<string | null> {
   if (open.length === 0) return null;
   // Numbers and status only: the text is read with 查看, which is a ledger entry.
   const lines = open.map((i) => `• ${i.number} ${STATUS_LABELS[i.status]}${i.kind === 'immediate' ? '【即时】' : ''}`);
-  return `待跟进的信息（最早 ${open.length} 条）：\n${lines.join('\n')}\n查看：查看 编号；定性：定性 编号 普遍性/个别性/合理诉求/苗头性；处置：处置 编号 措施`;
+  // The footer offers only what this person may do: a liaison cannot 定性 (classifyCommand.roles).
+  const hints = ['查看：查看 编号'];
+  if (classifyCommand.roles.some((role) => ctx.actor.roles.has(role))) hints.push('定性：定性 编号 普遍性/个别性/合理诉求/苗头性');
+  hints.push('处置：处置 编号 措施');
+  return `待跟进的信息（最早 ${open.length} 条）：\n${lines.join('\n')}\n${hints.join('；')}`;
 }
 
 export const caseModule: BotModule = {

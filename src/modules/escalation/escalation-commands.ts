@@ -30,7 +30,7 @@ const urgentCommand: Command = {
   summary: '即时报告可能影响稳定的重大思想动态，立即报告党组(党委)书记',
   example: '即时 #工作 某科室多名同志酝酿集体反映绩效分配问题',
   async refusal(ctx) {
-    return `「即时」由各部门联络员、机关党委和党组领导使用。发现可能影响稳定的重大情况，请立即告知本部门联络员或${await officeContact(ctx.em)}；也可发送「意见 内容」反映。`;
+    return `「即时」由各部门联络员、机关党委和党组领导使用。发现可能影响稳定的重大情况，请立即告知本部门联络员或${await officeContact(ctx.em, ctx.actor.person.id)}；也可发送「意见 内容」反映。`;
   },
   async run(ctx, args) {
     const parsed = parseReport(args);

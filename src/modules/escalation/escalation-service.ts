@@ -238,7 +238,12 @@ async function personName(em: EntityManager, id: string | null): Promise<string>
  */
 export async function acknowledge(ctx: TurnContext, escalation: Escalation, method: AckMethod): Promise<boolean> {
   if (!isLeader(ctx)) {
-    throw new UserFacingError('即时报告由党组(党委)书记或分管领导确认。您收到的是抄送，如需催办，请电话联系领导。');
+    // The office gets a copy of every alert; anyone else pressing the card was sent it by someone.
+    throw new UserFacingError(
+      ctx.actor.roles.has('office')
+        ? '即时报告由党组(党委)书记或分管领导确认。您收到的是抄送，如需催办，请电话联系领导。'
+        : '即时报告由党组(党委)书记或分管领导确认，这张卡片您无需操作。如了解相关情况，请告知本部门联络员或机关党委。',
+    );
   }
   const result = await ctx.em
     .createQueryBuilder()
@@ -256,7 +261,7 @@ export async function acknowledge(ctx: TurnContext, escalation: Escalation, meth
     const role = ctx.actor.roles.has('secretary') ? ROLE_LABELS.secretary : ROLE_LABELS.deputy;
     await ctx.notify([escalation.reporterId], {
       kind: 'text',
-      text: `您上报的即时报告 ${escalation.insightNumber} 已由${role} ${actor.name} 于 ${formatTime(ctx.services.timeZone, ctx.now)} 确认（${ACK_LABELS[method]}）。`,
+      text: `您上报的即时报告 ${escalation.insightNumber} 已由${role} ${actor.name} 于 ${formatTime(ctx.services.timeZone, ctx.now)} 确认${method === 'command' ? '' : `（${ACK_LABELS[method]}）`}。`,
     });
   }
   return true;

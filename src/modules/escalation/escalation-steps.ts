@@ -26,16 +26,16 @@ export function parseEscalationSteps(text: string | undefined, ackTimeoutMs: num
   const steps: EscalationStep[] = [];
   for (const [index, part] of source.split('|').map((p) => p.trim().replace(/\s*,\s*/g, ',')).entries()) {
     const match = /^(?:(\S+)\s+)?(\S+)$/.exec(part);
-    if (!match) return { problem: `step ${index + 1} ("${part}") should be a wait and a comma list of targets, e.g. "15m secretary,deputy"` };
+    if (!match) return { problem: `第 ${index + 1} 步「${part}」应为等待时长加逗号分隔的接收人，如「15m secretary,deputy」` };
     const [, waitText, targetText] = match;
     const wait = waitText === undefined ? null : parseDuration(waitText);
-    if (waitText !== undefined && (wait === null || wait <= 0)) return { problem: `step ${index + 1}: "${waitText}" is not a duration such as 30s or 15m` };
-    if (index === 0 && wait !== null) return { problem: 'the first step runs as soon as the report is stored and takes no wait' };
+    if (waitText !== undefined && (wait === null || wait <= 0)) return { problem: `第 ${index + 1} 步：「${waitText}」不是时长，应如 30s 或 15m` };
+    if (index === 0 && wait !== null) return { problem: '第 1 步在报告保存后立即执行，不能写等待时长' };
     const targets = targetText.split(',').map((t) => t.trim());
     const unknown = targets.find((t) => !TARGETS.includes(t as StepTarget));
-    if (unknown !== undefined) return { problem: `step ${index + 1}: unknown target "${unknown}" (use ${TARGETS.join(', ')})` };
+    if (unknown !== undefined) return { problem: `第 ${index + 1} 步：不认识的接收人「${unknown}」（可用：${TARGETS.join('、')}）` };
     steps.push({ afterMs: index === 0 ? 0 : (wait ?? ackTimeoutMs), targets: [...new Set(targets as StepTarget[])] });
   }
-  if (!steps[0].targets.includes('secretary')) return { problem: 'the first step must alert the secretary (Art. 10(三): 第一时间向党组(党委)报告)' };
+  if (!steps[0].targets.includes('secretary')) return { problem: '第 1 步必须提醒书记 secretary（第十条（三）：第一时间向党组(党委)报告）' };
   return { steps };
 }

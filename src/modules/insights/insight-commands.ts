@@ -33,7 +33,7 @@ const reportCommand: Command = {
   summary: '记录一条思想动态信息，可用 #方式 #类别 标注',
   example: '上报 #谈心 #利益诉求 近期有同志反映职称评定标准不够透明',
   async refusal(ctx) {
-    return `「上报」由各部门联络员、机关党委和党组领导使用。您目前是干部职工，如需上报，可联系${await officeContact(ctx.em)}将您指定为本部门联络员（联络员 部门 人员）；有意见建议也可以直接发送「意见 内容」。`;
+    return `「上报」由各部门联络员、机关党委和党组领导使用。您目前是干部职工，如需上报，可联系${await officeContact(ctx.em, ctx.actor.person.id)}将您指定为本部门联络员（联络员 部门 人员）；有意见建议也可以直接发送「意见 内容」。`;
   },
   async run(ctx, args) {
     const parsed = parseReport(args);

@@ -1,12 +1,12 @@
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
 import { LedgerEntryEntity } from '../../db/entities/ledger.entity';
-import { PersonEntity } from '../../db/entities/org.entity';
+import { DepartmentEntity, PersonEntity } from '../../db/entities/org.entity';
 import { ValidationError } from '../../core/errors';
 import type { Transact } from '../../db/data-source';
 import { formatZoned, parseDate, startOfZonedDay } from '../../lib/zoned-time';
 import { appendLedger } from '../../core/ledger';
-import { ledgerKindLabel, SUBJECT_TYPE_LABELS } from './ledger-labels';
+import { describeLedgerData, ledgerKindLabel, SUBJECT_TYPE_LABELS, type LedgerNames } from './ledger-labels';
 
 export interface LedgerExportRequest {
   /** Inclusive calendar dates in the unit's time zone. */
@@ -17,7 +17,7 @@ export interface LedgerExportRequest {
 
 /** Reads `--from DATE --to DATE FILE.xlsx` (the flags in any order). */
 export function parseExportArgs(args: string[]): LedgerExportRequest {
-  const usage = 'usage: xinsheng ledger export --from YYYY-MM-DD --to YYYY-MM-DD FILE.xlsx';
+  const usage = '用法：xinsheng ledger export --from YYYY-MM-DD --to YYYY-MM-DD FILE.xlsx';
   const values: Record<string, string> = {};
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -25,9 +25,9 @@ export function parseExportArgs(args: string[]): LedgerExportRequest {
     else files.push(args[i]);
   }
   if (!values.from || !values.to || files.length !== 1) throw new ValidationError(usage);
-  if (!files[0].toLowerCase().endsWith('.xlsx')) throw new ValidationError(`${files[0]}: the file must end in .xlsx (${usage})`);
+  if (!files[0].toLowerCase().endsWith('.xlsx')) throw new ValidationError(`${files[0]}：文件名应以 .xlsx 结尾（${usage}）`);
   for (const key of ['from', 'to']) {
-    if (!parseDate(values[key])) throw new ValidationError(`--${key} ${values[key]}: expected a date such as 2026-10-01`);
+    if (!parseDate(values[key])) throw new ValidationError(`--${key} ${values[key]}：应为日期，如 2026-10-01`);
   }
   return { from: values.from, to: values.to, file: files[0] };
 }
@@ -38,7 +38,7 @@ export function exportBounds(request: LedgerExportRequest, timeZone: string): { 
   const to = parseDate(request.to)!;
   const start = startOfZonedDay(timeZone, from.year, from.month, from.day);
   const end = startOfZonedDay(timeZone, to.year, to.month, to.day + 1);
-  if (end <= start) throw new ValidationError(`--to ${request.to} is before --from ${request.from}`);
+  if (end <= start) throw new ValidationError(`--to ${request.to} 早于 --from ${request.from}`);
   return { start, end };
 }
 
@@ -65,7 +65,7 @@ export async function exportLedger(
   options: { timeZone: string; now: number; transact: Transact; batchSize?: number },
 ): Promise<{ entries: number }> {
   const { start, end } = exportBounds(request, options.timeZone);
-  const names = await personNames(dataSource);
+  const names = await ledgerNames(dataSource, options.timeZone);
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: request.file, useStyles: true });
   const sheet = workbook.addWorksheet('工作台账');
   sheet.columns = COLUMNS;
@@ -89,10 +89,10 @@ export async function exportLedger(
           time: formatZoned(options.timeZone, entry.createdAt),
           label: ledgerKindLabel(entry.kind),
           kind: entry.kind,
-          actor: entry.actorId ? `${names.get(entry.actorId) ?? ''}（${entry.actorId}）` : '—',
+          actor: entry.actorId ? `${names.people.get(entry.actorId) ?? ''}（${entry.actorId}）` : '—',
           subjectType: entry.subjectType ? (SUBJECT_TYPE_LABELS[entry.subjectType] ?? entry.subjectType) : '',
           subjectId: entry.subjectId ?? '',
-          data: entry.data === '{}' ? '' : entry.data,
+          data: describeLedgerData(entry.kind, entry.data, names),
           prevHash: entry.prevHash,
           hash: entry.hash,
         })
@@ -109,7 +109,8 @@ export async function exportLedger(
   return { entries };
 }
 
-async function personNames(dataSource: DataSource): Promise<Map<string, string>> {
+async function ledgerNames(dataSource: DataSource, timeZone: string): Promise<LedgerNames> {
   const people = await dataSource.getRepository(PersonEntity).find({ select: { id: true, name: true } });
-  return new Map(people.map((p) => [p.id, p.name]));
+  const departments = await dataSource.getRepository(DepartmentEntity).find({ select: { id: true, name: true } });
+  return { people: new Map(people.map((p) => [p.id, p.name])), departments: new Map(departments.map((d) => [d.id, d.name])), timeZone };
 }

@@ -3,7 +3,7 @@ import { PersonEntity } from '../../db/entities/org.entity';
 import { enqueueOutbound } from '../../core/outbox';
 import { nextCounterValue } from '../../core/counters';
 import type { OutboundContent } from '../../core/messages';
-import { splitCommand, words } from '../../domain/text';
+import { excerpt, splitCommand, words } from '../../domain/text';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
 import { appendLedger } from '../../core/ledger';
 import { yearIn } from '../insights/insight-service';
@@ -120,6 +120,10 @@ const statusCommand: Command = {
   async run(ctx, args) {
     // A receipt code in a stored message would tie its sender to the suggestion: forget this turn too.
     await forgetSender(ctx);
+    if (!args.trim()) {
+      await ctx.replyText('请在「查询」后写上提交意见时收到的回执码，例如：查询 K7QM-4TZP-9XWA。');
+      return;
+    }
     const code = normalizeReceiptCode(args);
     const suggestion = code ? await ctx.em.findOneBy(SuggestionEntity, { receiptHash: receiptHash(code) }) : null;
     await ctx.replyText(suggestion ? describeStatus(ctx, suggestion) : '没有找到这个回执码。回执码形如 K7QM-4TZP-9XWA，请核对后再试。');
@@ -147,7 +151,11 @@ const answerCommand: Command = {
     await ctx.ledger({ kind: 'suggestion.answered', subjectType: 'suggestion', subjectId: suggestion.number, data: { again: suggestion.status === 'answered' } });
     await tellSealedSender(ctx, suggestion, `您提交的意见已有答复：\n${answer}\n（也可凭回执码「查询」查看）`);
     const reach = suggestion.kind === 'anonymous' ? '匿名提交人可凭回执码「查询」看到答复。' : '答复已送达提交人，其身份仍然密封。';
-    await ctx.replyText(`已答复 ${suggestion.number}。${reach}`);
+    const replaced =
+      suggestion.status === 'answered' && suggestion.answeredAt
+        ? `注意：${suggestion.number} 已于 ${formatZonedDate(ctx.services.timeZone, suggestion.answeredAt)} 答复过，新的答复已替换原答复。`
+        : '';
+    await ctx.replyText(`已答复 ${suggestion.number}。${reach}${replaced}`);
   },
 };
 
@@ -181,8 +189,31 @@ async function unansweredSuggestions(ctx: TurnContext): Promise<string | null> {
   return `意见信箱待答复（${waiting.length} 条）：${waiting.map((s) => s.number).join('、')}\n答复：答复 编号 内容`;
 }
 
+const OWN_SUGGESTIONS_SCANNED = 2000;
+
+/**
+ * `我的` for everyone: the person's own confidential suggestions (实名保密). The sender is stored only
+ * encrypted (no column to search by), so the latest confidential suggestions are decrypted and
+ * compared in memory. Anonymous ones have no sender anywhere and can never be listed.
+ */
+async function myConfidentialSuggestions(ctx: TurnContext): Promise<string | null> {
+  const me = ctx.actor.person.id;
+  const mine: Suggestion[] = [];
+  for (let skip = 0; mine.length < 10 && skip < OWN_SUGGESTIONS_SCANNED; skip += 200) {
+    const batch = await ctx.em.find(SuggestionEntity, { where: { kind: 'confidential' }, order: { id: 'DESC' }, skip, take: 200 });
+    mine.push(...batch.filter((s) => s.senderEnc && ctx.services.cipher.decrypt(s.senderEnc) === me));
+    if (batch.length < 200) break;
+  }
+  if (mine.length === 0) return null;
+  const lines = mine.slice(0, 10).map(
+    (s) =>
+      `• ${s.number} ${formatZonedDate(ctx.services.timeZone, s.createdAt)} ${s.status === 'answered' ? '已答复' : '办理中'}\n  ${excerpt(ctx.services.cipher.decrypt(s.textEnc), 30)}`,
+  );
+  return `我提交的实名保密意见（最近 ${lines.length} 条，凭回执码「查询」可看答复；匿名意见不保存身份，不在此列出）：\n${lines.join('\n')}`;
+}
+
 export const suggestionModule: BotModule = {
   beforeEachTurn: purgeDeliveredSealedReplies,
   commands: [suggestCommand, anonymousCommand, statusCommand, answerCommand, unsealCommand],
-  mine: [unansweredSuggestions],
+  mine: [myConfidentialSuggestions, unansweredSuggestions],
 };

@@ -51,14 +51,18 @@ function changeNote(rows: CountRow[]): string | null {
   return parts.length ? `与上期相比：${parts.join('，')}。` : null;
 }
 
-async function backlogSection(ctx: TurnContext, bounds: PeriodBounds, scope: SummaryScope): Promise<string> {
-  const open = await backlog(ctx.em, bounds, scope);
-  const immediate = await openImmediate(ctx.em, bounds, scope);
-  const unacknowledged = await unacknowledgedAlerts(ctx.em, bounds, scope);
+/**
+ * What is open now, whatever the period asked for: a summary of 上季度 still shows the immediate
+ * reports open today (the heading says so), since that is what the office has to act on.
+ */
+async function backlogSection(ctx: TurnContext, scope: SummaryScope): Promise<string> {
+  const open = await backlog(ctx.em, scope);
+  const immediate = await openImmediate(ctx.em, scope);
+  const unacknowledged = await unacknowledgedAlerts(ctx.em, scope);
   const listed = immediate.length ? `（${immediate.join('、')}${open.immediate > immediate.length ? ' 等' : ''}）` : '';
   const oldest = open.oldestUnclassified === null ? '' : `，最早一条记录于 ${formatZonedDate(ctx.services.timeZone, open.oldestUnclassified)}`;
   return [
-    '### 待办事项（当前状态）',
+    `### 待办事项（当前状态，截至 ${formatZonedDate(ctx.services.timeZone, ctx.now)}，不限于本时段）`,
     `- 未处置的即时报告：${open.immediate} 条${listed}`,
     `- 领导尚未确认的即时报告预警：${unacknowledged} 条`,
     `- 待定性：${open.unclassified} 条${oldest}`,
@@ -87,8 +91,9 @@ async function suggestionSection(ctx: TurnContext, bounds: PeriodBounds, scope: 
 async function scopeFor(ctx: TurnContext): Promise<{ scope: SummaryScope; label: string }> {
   const minGroupSize = ctx.services.minGroupSize;
   if (isUnitWide(ctx.actor)) return { scope: { departmentIds: null, mergeSmall: false, minGroupSize }, label: '全单位' };
-  // Not named: a small department is shown as 其他部门 below the office, the heading included.
-  return { scope: { departmentIds: ctx.actor.liaisonOf, mergeSmall: true, minGroupSize }, label: '本部门' };
+  // A liaison sees only the own departments, whose insights the liaison reported: they are never
+  // merged away into 其他部门 in this view, however small.
+  return { scope: { departmentIds: ctx.actor.liaisonOf, mergeSmall: false, minGroupSize }, label: '本部门' };
 }
 
 const summaryCommand: Command = {
@@ -116,7 +121,7 @@ const summaryCommand: Command = {
       fixedTable('按类别', '类别', CATEGORY_LABELS, CATEGORIES, byCategory),
       fixedTable('按收集方式', '方式', METHOD_LABELS, METHODS, byMethod),
       departmentTable(byDepartment),
-      await backlogSection(ctx, bounds, scope),
+      await backlogSection(ctx, scope),
       await suggestionSection(ctx, bounds, scope),
       await supervisionSection(ctx, bounds, scope),
       scope.mergeSmall ? `_人数少于 ${scope.minGroupSize} 人的部门合并显示为「其他部门」。_` : '',

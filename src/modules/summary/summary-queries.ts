@@ -21,7 +21,7 @@ export interface CountRow {
   previous: number;
 }
 
-/** Open insights as they stand now (among those created before the period's end). */
+/** Open insights as they stand now, whatever period they were recorded in. */
 export interface Backlog {
   /** 待定性: status new. */
   unclassified: number;
@@ -106,16 +106,16 @@ export async function countsByDepartment(em: EntityManager, bounds: PeriodBounds
   return rows.map(toCount);
 }
 
-/** Insights not yet classified or handled, as they stand now, among those created before the period's end. */
-export async function backlog(em: EntityManager, bounds: PeriodBounds, scope: SummaryScope): Promise<Backlog> {
+/** Insights not yet classified or handled, as they stand now (the current state, not the period's). */
+export async function backlog(em: EntityManager, scope: SummaryScope): Promise<Backlog> {
   const filter = inScope(scope, 'department_id');
   const [row] = await em.query(
     `SELECT SUM(CASE WHEN status = 'new' THEN 1 ELSE 0 END) AS unclassified,
             SUM(CASE WHEN status = 'classified' THEN 1 ELSE 0 END) AS unhandled,
             SUM(CASE WHEN kind = 'immediate' THEN 1 ELSE 0 END) AS immediate,
             MIN(CASE WHEN status = 'new' THEN created_at END) AS oldest
-     FROM insights WHERE status IN ('new', 'classified') AND created_at < ?${filter.sql}`,
-    [bounds.end, ...filter.params],
+     FROM insights WHERE status IN ('new', 'classified')${filter.sql}`,
+    filter.params,
   );
   return {
     unclassified: Number(row?.unclassified ?? 0),
@@ -125,13 +125,13 @@ export async function backlog(em: EntityManager, bounds: PeriodBounds, scope: Su
   };
 }
 
-/** The oldest open immediate reports (即时报告 not yet handled), by number. */
-export async function openImmediate(em: EntityManager, bounds: PeriodBounds, scope: SummaryScope, limit = 5): Promise<string[]> {
+/** The oldest open immediate reports (即时报告 not yet handled), by number, as they stand now. */
+export async function openImmediate(em: EntityManager, scope: SummaryScope, limit = 5): Promise<string[]> {
   const filter = inScope(scope, 'department_id');
   const rows = await em.query(
-    `SELECT number FROM insights WHERE status IN ('new', 'classified') AND kind = 'immediate' AND created_at < ?${filter.sql}
+    `SELECT number FROM insights WHERE status IN ('new', 'classified') AND kind = 'immediate'${filter.sql}
      ORDER BY created_at ASC LIMIT ${Number(limit)}`,
-    [bounds.end, ...filter.params],
+    filter.params,
   );
   return rows.map((r: Record<string, unknown>) => String(r.number));
 }
@@ -171,13 +171,13 @@ export async function suggestionCounts(em: EntityManager, bounds: PeriodBounds):
   return { current: Number(row?.cur ?? 0), previous: Number(row?.prev ?? 0), waiting: Number(row?.waiting ?? 0) };
 }
 
-/** Immediate reports whose alert no leader has acknowledged yet (PRODUCT.md §4), among those created before the period's end. */
-export async function unacknowledgedAlerts(em: EntityManager, bounds: PeriodBounds, scope: SummaryScope): Promise<number> {
+/** Immediate reports whose alert no leader has acknowledged yet (PRODUCT.md §4), as they stand now. */
+export async function unacknowledgedAlerts(em: EntityManager, scope: SummaryScope): Promise<number> {
   const filter = inScope(scope, 'i.department_id');
   const [row] = await em.query(
     `SELECT COUNT(*) AS n FROM escalations e JOIN insights i ON i.id = e.insight_id
-     WHERE e.state <> 'acknowledged' AND i.created_at < ?${filter.sql}`,
-    [bounds.end, ...filter.params],
+     WHERE e.state <> 'acknowledged'${filter.sql}`,
+    filter.params,
   );
   return Number(row?.n ?? 0);
 }

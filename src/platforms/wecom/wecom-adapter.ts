@@ -12,6 +12,7 @@ import {
 } from '../../core/platform-adapter';
 import { fetchWecomDirectory } from './directory';
 import { isInteractive, renderCardAsMarkdown, renderTemplateCard } from './render-card';
+import { toWecomMarkdown } from './wecom-markdown';
 import { chunk, runDeliveryCalls, type DeliveryCall } from '../delivery-calls';
 import { decodeCardRef, encodeCardRef, taskIdForCard } from './task-id';
 import { createCallbackRouter } from './wecom-callback';
@@ -198,12 +199,14 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
 }
 
 function withTitle(title: string, markdown: string): string {
-  if (!title || markdown.trimStart().startsWith(`**${title}**`) || markdown.trimStart().startsWith(`# ${title}`)) return markdown;
+  const start = markdown.trimStart();
+  if (!title || start.startsWith(`**${title}**`) || /^#{1,6} /.test(start) && start.replace(/^#{1,6} /, '').startsWith(title)) return markdown;
   return `**${title}**\n${markdown}`;
 }
 
+/** Every markdown message, cards shown as markdown included, in the subset WeCom renders (no tables). */
 function markdownBodies(markdown: string): MessageBody[] {
-  return splitByBytes(markdown, MAX_CONTENT_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
+  return splitByBytes(toWecomMarkdown(markdown), MAX_CONTENT_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
 }
 
 /**
