@@ -126,7 +126,7 @@ describe.each(testDatabases())('the ledger export in words an office reads (%s)'
     expect(created.data).toBe('收集方式：谈心谈话；类别：利益诉求；部门：财务处');
     expect(rows.find((r) => r.kind === 'escalation.sent')!.label).toBe('即时报告预警：已发出');
     expect(rows.find((r) => r.kind === 'escalation.acknowledged')!.data).toContain('人员：王书记（wang）');
-    expect(rows.find((r) => r.kind === 'org.imported')!.data).toBe('部门：3 个；人员：6 人；新增人员：6 人；停用：0 人');
+    expect(rows.find((r) => r.kind === 'org.imported')!.data).toBe('部门：3 个；人员：6 人；新增人员：6 人；授予角色：5 项；撤销角色：0 项');
     fs.rmSync(file);
   });
 });

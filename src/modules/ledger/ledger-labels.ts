@@ -111,6 +111,8 @@ const DATA_DESCRIPTIONS: Record<string, Describe> = {
   people: (v) => `人员：${v} 人`,
   created: (v) => `新增人员：${v} 人`,
   deactivated: (v) => `停用：${v} 人`,
+  rolesGranted: (v) => `授予角色：${v} 项`,
+  rolesRevoked: (v) => `撤销角色：${v} 项`,
 };
 
 /**
