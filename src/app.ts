@@ -9,6 +9,8 @@ import { createDataSource, createTransact, type Transact } from './db/data-sourc
 import { createLogger, type Logger } from './lib/logger';
 import { createDataCipher, type DataCipher } from './lib/data-cipher';
 import { resolveDataKey } from './lib/data-key';
+import { createAnalysis } from './modules/analysis/analysis-commands';
+import { deriveKeywordKey } from './modules/analysis/keyword-hash';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
@@ -70,7 +72,8 @@ export const botModules: BotModule[] = [insightModule, escalationModule, caseMod
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
-  const cipher = createDataCipher(resolveDataKey(config, log));
+  const dataKey = resolveDataKey(config, log);
+  const cipher = createDataCipher(dataKey);
   const dataSource = createDataSource(config.database);
   await dataSource.initialize();
   const transact = createTransact(dataSource);
@@ -80,6 +83,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const byName = new Map<string, PlatformAdapter>(adapters.map((a) => [a.name, a]));
   const primary: PlatformName = adapters.find((a) => a.name !== 'console')?.name ?? 'console';
 
+  const analysis = createAnalysis({ cipher, keywordKey: deriveKeywordKey(dataKey), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
   const services: BotServices = {
     cipher,
     cards,
@@ -100,8 +104,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       outbox.kick();
     },
     now,
+    onInsightRecorded: analysis.onInsightRecorded,
   };
-  const bot = createBot(services, botModules);
+  const bot = createBot(services, [...botModules, analysis.module]);
   const outbox = createOutboxDispatcher({
     transact,
     cipher,

@@ -38,6 +38,8 @@ export interface Config {
   /** Dead letter after maxAttempts; a claimed row is reserved for leaseMs (another instance takes it over after). */
   outbox: { maxAttempts: number; leaseMs: number };
   minGroupSize: number;
+  /** 研判 (analysis): THEME_SPREAD departments make a theme 倾向性; MIN_THEME_COUNT insights make it shown. */
+  analysis: { themeSpread: number; minThemeCount: number };
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -76,6 +78,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT, steps: 'steps' in escalationSteps ? escalationSteps.steps : [] },
     outbox: { maxAttempts: env.OUTBOX_MAX_ATTEMPTS, leaseMs: env.OUTBOX_LEASE },
     minGroupSize: env.MIN_GROUP_SIZE,
+    analysis: { themeSpread: env.THEME_SPREAD, minThemeCount: env.MIN_THEME_COUNT },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

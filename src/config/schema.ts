@@ -53,6 +53,10 @@ export const EnvSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   OUTBOX_LEASE: duration('60s'),
   MIN_GROUP_SIZE: z.coerce.number().int().min(1).default(5),
+  /** 研判: a theme raised in at least this many departments is 倾向性 (and a spread warning). */
+  THEME_SPREAD: z.coerce.number().int().min(2).default(3),
+  /** 研判: a theme is shown only with at least this many insights behind it. */
+  MIN_THEME_COUNT: z.coerce.number().int().min(2).default(3),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -50,7 +50,7 @@ const reportCommand: Command = {
     const card = await ctx.services.cards.create(
       ctx.em,
       'insight-confirm',
-      await confirmationVars(ctx, insight, parsed.text, suggested),
+      { ...(await confirmationVars(ctx, insight, parsed.text, suggested)), ...insight.cardNotes },
       { type: 'insight', id: insight.number },
       ctx.now,
     );

@@ -1,0 +1,85 @@
+import { In, type EntityManager } from 'typeorm';
+import { AnalysisKeywordEntity, AnalysisTermEntity, InsightKeywordEntity } from '../../db/entities/analysis.entity';
+import type { DataCipher } from '../../lib/data-cipher';
+import { keywordHash } from './keyword-hash';
+
+/** What the analysis module needs, built once by the composition root. */
+export interface AnalysisDeps {
+  cipher: DataCipher;
+  /** HMAC key of keyword hashes (deriveKeywordKey(DATA_KEY)). */
+  keywordKey: Buffer;
+  themeSpread: number;
+  minThemeCount: number;
+  minGroupSize: number;
+  timeZone: string;
+}
+
+/**
+ * Keyword ids by hash, remembered per app: a keyword's row never changes once written (until the
+ * data key is rotated, which rebuilds them), so after warm-up recording an insight reads no keyword row.
+ */
+export function createKeywordIds() {
+  const ids = new Map<string, number>();
+  return {
+    async idsFor(em: EntityManager, deps: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>, words: string[], now: number): Promise<number[]> {
+      const hashes = words.map((w) => keywordHash(deps.keywordKey, w));
+      const result = new Map<string, number>();
+      const missing = hashes.filter((h) => !ids.has(h));
+      if (missing.length > 0) {
+        // Found rows are committed ones (the only earlier write in a turn is its own insight): cached.
+        for (const row of await em.findBy(AnalysisKeywordEntity, { hash: In(missing) })) ids.set(row.hash, row.id);
+        const fresh = hashes.map((h, i) => ({ h, w: words[i] })).filter(({ h }) => !ids.has(h));
+        if (fresh.length > 0) {
+          // Another instance may insert the same word at the same moment: the unique hash keeps one.
+          await em
+            .createQueryBuilder()
+            .insert()
+            .into(AnalysisKeywordEntity)
+            .values(fresh.map(({ h, w }) => ({ hash: h, wordEnc: deps.cipher.encrypt(w), createdAt: now })))
+            .orIgnore()
+            .execute();
+          // Not cached: this transaction may still roll back, and the rows with it.
+          for (const row of await em.findBy(AnalysisKeywordEntity, { hash: In(fresh.map((f) => f.h)) })) result.set(row.hash, row.id);
+        }
+      }
+      return hashes.map((h) => ids.get(h) ?? result.get(h)!);
+    },
+    forget(): void {
+      ids.clear();
+    },
+  };
+}
+
+export type KeywordIds = ReturnType<typeof createKeywordIds>;
+
+export async function storeInsightKeywords(
+  em: EntityManager,
+  insight: { id: number; departmentId: string | null; createdAt: number },
+  keywordIds: number[],
+): Promise<void> {
+  if (keywordIds.length === 0) return;
+  await em.insert(
+    InsightKeywordEntity,
+    [...new Set(keywordIds)].map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, createdAt: insight.createdAt })),
+  );
+}
+
+/** Adds a word to the office's dictionary; false when it is there already. */
+export async function addTerm(em: EntityManager, deps: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>, word: string, addedBy: string, now: number): Promise<boolean> {
+  const hash = keywordHash(deps.keywordKey, `term:${word}`);
+  if (await em.findOneBy(AnalysisTermEntity, { hash })) return false;
+  await em.insert(AnalysisTermEntity, { hash, wordEnc: deps.cipher.encrypt(word), addedBy, createdAt: now });
+  return true;
+}
+
+export async function officeTerms(em: EntityManager, cipher: DataCipher): Promise<string[]> {
+  const rows = await em.find(AnalysisTermEntity, { order: { id: 'ASC' } });
+  return rows.map((r) => cipher.decrypt(r.wordEnc));
+}
+
+/** Decrypts the words of the given keyword ids (only the few a reply shows). */
+export async function wordsOf(em: EntityManager, cipher: DataCipher, keywordIds: number[]): Promise<Map<number, string>> {
+  if (keywordIds.length === 0) return new Map();
+  const rows = await em.findBy(AnalysisKeywordEntity, { id: In(keywordIds) });
+  return new Map(rows.map((r) => [r.id, cipher.decrypt(r.wordEnc)]));
+}
