@@ -13,8 +13,8 @@ export interface KeywordExtractor {
   addTerms(words: string[]): void;
 }
 
-/** Nouns, verbal nouns, idioms and other names: what a theme is made of (jieba's tag set). */
-const THEME_POS = ['n', 'nz', 'vn', 'nt', 'ns', 'l', 'i', 'an', 'v', 'vd', 'a'];
+/** Nouns, verbal nouns, idioms and set phrases: what a theme is made of (jieba's tag set; verbs and adjectives such as 倾斜, 下班 are how people speak of a theme, not the theme). The unit's terms always count. */
+const THEME_POS = new Set(['n', 'nz', 'vn', 'nt', 'ns', 'l', 'i', 'an']);
 /** Kept per insight: enough for its themes, few enough that counts stay cheap. */
 export const KEYWORDS_PER_INSIGHT = 5;
 /** Frequency and IDF given to the unit's terms: segmented whole, ranked above ordinary words. */
@@ -65,10 +65,14 @@ export function createKeywordExtractor(): KeywordExtractor {
       const loaded = load();
       // More candidates than kept: variants fold together and stop words drop out (filtered here:
       // TfIdf.setConfig does not accept a stop-word set in this binding).
-      const ranked = loaded.tfidf.extractKeywords(loaded.jieba, text, KEYWORDS_PER_INSIGHT * 3, THEME_POS);
+      const ranked = loaded.tfidf.extractKeywords(loaded.jieba, text, KEYWORDS_PER_INSIGHT * 3);
+      // The unit's terms count whatever jieba's own dictionary tags them (加班 is a verb there).
+      const tags = new Map(loaded.jieba.tag(text, true).map((t) => [t.word, t.tag]));
       const chosen: string[] = [];
       for (const { keyword } of ranked) {
-        const word = loaded.lists.canonical.get(keyword) ?? keyword;
+        const term = loaded.lists.canonical.get(keyword);
+        const word = term ?? keyword;
+        if (!term && !loaded.known.has(word) && !THEME_POS.has(tags.get(keyword) ?? '')) continue;
         if (loaded.lists.stopWords.has(word) || NOT_A_THEME.test(word) || chosen.includes(word)) continue;
         chosen.push(word);
         if (chosen.length === KEYWORDS_PER_INSIGHT) break;

@@ -116,6 +116,9 @@ export function createWarningChecker(deps: AnalysisDeps) {
       (k) => k.departments >= deps.themeSpread && k.insights >= deps.minThemeCount,
     );
     if (spreading.length === 0) return;
+    // "New" needs the whole quiet period on record: in the bot's first half-year every theme is new.
+    firstAt ??= await firstInsightAt(ctx.em);
+    if (firstAt === null || firstAt > windowStart - NEW_THEME_QUIET_MS) return;
     const seenBefore = await keywordsSeenBetween(ctx.em, spreading.map((k) => k.keywordId), windowStart - NEW_THEME_QUIET_MS, windowStart);
     const period = quarterKey(current.period);
     for (const theme of spreading.filter((k) => !seenBefore.has(k.keywordId))) {
