@@ -57,12 +57,13 @@ describe.each(testDatabases())('研判 over the fixture of %s', (database) => {
   });
 
   it('exports the themes for the report with counts, departments, change and categories', async () => {
-    const facts = await themesForPeriod(
-      c.t.app.dataSource.manager,
-      { cipher: c.t.app.cipher, themeSpread: 3, minThemeCount: 3 },
-      { start: shanghai('2026-10-01', -600), end: shanghai('2027-01-01', -600) },
-      { previousStart: shanghai('2026-07-01', -600) },
-    );
+    const deps = { cipher: c.t.app.cipher, themeSpread: 3, minThemeCount: 3, timeZone: 'Asia/Shanghai' };
+    const quarter = { start: shanghai('2026-10-01', -600), end: shanghai('2027-01-01', -600) };
+    const facts = await themesForPeriod(c.t.app.dataSource.manager, deps, quarter, { previousStart: shanghai('2026-07-01', -600) });
+    // The month counts (whole unit, whole months) agree with the keyword rows (every department named).
+    const everyDepartment = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8'];
+    const fromRows = await themesForPeriod(c.t.app.dataSource.manager, deps, quarter, { previousStart: shanghai('2026-07-01', -600), departmentIds: everyDepartment });
+    expect(fromRows).toEqual(facts);
     const bus = facts.find((f) => f.word === PLANTED_SPREAD)!;
     expect(bus).toMatchObject({ insights: 6, departments: 4, previousInsights: 0, spread: true, categories: ['interests'] });
     const pay = facts.find((f) => f.word === '绩效工资')!;

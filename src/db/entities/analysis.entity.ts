@@ -107,3 +107,39 @@ export const AnalysisWarningEntity = new EntitySchema<AnalysisWarning>({
     createdAt: { name: 'created_at', ...epochMs() },
   },
 });
+
+/** Insights per keyword and month (year × 100 + month in TZ): what 研判 ranks themes by. */
+export interface KeywordMonth {
+  month: number;
+  keywordId: number;
+  n: number;
+}
+
+/** Insights per keyword, month and department ('' for none): departments behind a theme. */
+export interface KeywordMonthDepartment {
+  keywordId: number;
+  month: number;
+  departmentId: string;
+  n: number;
+}
+
+export const KeywordMonthEntity = new EntitySchema<KeywordMonth>({
+  name: 'KeywordMonth',
+  tableName: 'keyword_months',
+  columns: {
+    month: { type: 'int', primary: true },
+    keywordId: { name: 'keyword_id', type: 'int', primary: true },
+    n: { type: 'int', default: 0 },
+  },
+});
+
+export const KeywordMonthDepartmentEntity = new EntitySchema<KeywordMonthDepartment>({
+  name: 'KeywordMonthDepartment',
+  tableName: 'keyword_month_departments',
+  columns: {
+    keywordId: { name: 'keyword_id', type: 'int', primary: true },
+    month: { type: 'int', primary: true },
+    departmentId: { name: 'department_id', type: 'varchar', length: 64, primary: true },
+    n: { type: 'int', default: 0 },
+  },
+});

@@ -5,7 +5,7 @@ import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
-import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity } from './analysis.entity';
+import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity, KeywordMonthDepartmentEntity, KeywordMonthEntity } from './analysis.entity';
 
 /** Every entity, listed explicitly (no globs). */
 export const entities = [
@@ -25,5 +25,5 @@ export const entities = [
   InsightActionEntity,
   SuggestionEntity,
   SealedReplyEntity,
-  AnalysisKeywordEntity, InsightKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity,
+  AnalysisKeywordEntity, InsightKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, KeywordMonthEntity, KeywordMonthDepartmentEntity,
 ];

@@ -12,6 +12,7 @@ import { otherDepartmentsRaising, themesForPeriod, type ThemeFact } from './anal
 import { checkTerm } from './dictionary';
 import { addTerm, createKeywordIds, officeTerms, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
 import { createKeywordExtractor, type KeywordExtractor } from './segmenter';
+import { monthKey } from './months';
 import { classifyWarning, createWarningChecker, currentQuarter, describeWarning, quarterKey, readWarning, warningsOf, WARNING_TEMPLATE } from './warnings';
 
 /** How often an instance looks for words another instance's office added (a COUNT on a tiny table). */
@@ -60,10 +61,10 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
     await refreshTerms(ctx.em, ctx.now);
     const found = extractor.keywords(text);
     const ids = await keywordIds.idsFor(ctx.em, deps, found, ctx.now);
-    await storeInsightKeywords(ctx.em, insight, ids);
+    await storeInsightKeywords(ctx.em, insight, ids, deps.timeZone);
     await warnings.check(ctx, insight, ids);
     if (ids.length === 0) return {};
-    const others = await otherDepartmentsRaising(ctx.em, ids, currentQuarter(deps.timeZone, ctx.now).start, insight.departmentId);
+    const others = await otherDepartmentsRaising(ctx.em, ids, monthKey(deps.timeZone, currentQuarter(deps.timeZone, ctx.now).start), insight.departmentId);
     return { themeContext: others > 0 ? `本季度另有 ${others} 个部门反映过相同话题` : '本季度其他部门暂未反映相同话题' };
   }
 

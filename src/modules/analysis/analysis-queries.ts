@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { DataCipher } from '../../lib/data-cipher';
 import { wordsOf } from './keyword-store';
+import { wholeMonths } from './months';
 
 /**
  * The SQL behind 研判, exported for the unit report (主要表现, 原因分析). Counts run on keyword
@@ -27,6 +28,8 @@ export interface ThemeQueryDeps {
   themeSpread: number;
   /** MIN_THEME_COUNT */
   minThemeCount: number;
+  /** TZ: months are counted in the unit's time zone. */
+  timeZone: string;
 }
 
 export interface ThemeOptions {
@@ -39,6 +42,8 @@ export interface ThemeOptions {
 }
 
 type Sql = { sql: string; params: unknown[] };
+type Range = { start: number; end: number };
+type Counted = { id: number; insights: number };
 
 function inDepartments(departmentIds: string[] | null | undefined, column: string): Sql {
   if (!departmentIds) return { sql: '', params: [] };
@@ -47,55 +52,104 @@ function inDepartments(departmentIds: string[] | null | undefined, column: strin
 }
 
 const list = (values: unknown[]) => values.map(() => '?').join(', ');
+const counted = (rows: { k: unknown; n: unknown }[]): Counted[] => rows.map((r) => ({ id: Number(r.k), insights: Number(r.n) }));
 
-/** The leading themes of [start, end): at least minThemeCount insights each, most insights first. */
-export async function themesForPeriod(
-  em: EntityManager,
-  deps: ThemeQueryDeps,
-  period: { start: number; end: number },
-  options: ThemeOptions = {},
-): Promise<ThemeFact[]> {
+/**
+ * The leading themes of [start, end): at least minThemeCount insights each, most insights first
+ * (then by keyword id, so the order is stable). Whole months of the whole unit are ranked from the
+ * month counts; anything else (a liaison's departments, other bounds) from the keyword rows.
+ */
+export async function themesForPeriod(em: EntityManager, deps: ThemeQueryDeps, period: Range, options: ThemeOptions = {}): Promise<ThemeFact[]> {
   const limit = Math.max(1, Math.floor(options.limit ?? 10));
-  const scope = inDepartments(options.departmentIds, 'department_id');
-  const leading: { k: unknown; n: unknown; d: unknown }[] = await em.query(
-    `SELECT keyword_id AS k, COUNT(*) AS n, COUNT(DISTINCT department_id) AS d
-     FROM insight_keywords WHERE created_at >= ? AND created_at < ?${scope.sql}
-     GROUP BY keyword_id HAVING COUNT(*) >= ? ORDER BY n DESC, d DESC, k ASC LIMIT ${limit}`,
-    [period.start, period.end, ...scope.params, deps.minThemeCount],
-  );
+  const scope = options.departmentIds ?? null;
+  const leading = await rankKeywords(em, deps, period, scope, limit);
   if (leading.length === 0) return [];
-  const ids = leading.map((r) => Number(r.k));
+  const ids = leading.map((r) => r.id);
   const previousStart = options.previousStart ?? period.start - (period.end - period.start);
-  const previous = await previousCounts(em, ids, previousStart, period.start, options.departmentIds);
-  const categories = await categoriesOf(em, ids, period, options.departmentIds);
+  const previousPeriod = { start: previousStart, end: period.start };
+  const anyPrevious = await em.query(`SELECT 1 AS x FROM insights WHERE created_at >= ? AND created_at < ?${inDepartments(scope, 'department_id').sql} LIMIT 1`, [
+    previousStart,
+    period.start,
+    ...inDepartments(scope, 'department_id').params,
+  ]);
+  const previous = anyPrevious.length ? new Map((await countKeywords(em, deps, ids, previousPeriod, scope)).map((r) => [r.id, r.insights])) : null;
+  const departments = await departmentsBehind(em, deps, ids, period, scope);
+  const categories = await categoriesOf(em, ids, period, scope);
   const words = await wordsOf(em, deps.cipher, ids);
-  return leading.map((r) => {
-    const id = Number(r.k);
-    const departments = Number(r.d);
+  return leading.map(({ id, insights }) => {
+    const count = departments.get(id) ?? 0;
     return {
       word: words.get(id) ?? '',
-      insights: Number(r.n),
-      departments,
+      insights,
+      departments: count,
       previousInsights: previous === null ? null : (previous.get(id) ?? 0),
       categories: categories.get(id) ?? [],
-      spread: departments >= deps.themeSpread,
+      spread: count >= deps.themeSpread,
     };
   });
 }
 
-async function previousCounts(em: EntityManager, ids: number[], start: number, end: number, departmentIds?: string[] | null): Promise<Map<number, number> | null> {
-  const scope = inDepartments(departmentIds, 'department_id');
-  const any = await em.query(`SELECT 1 AS x FROM insights WHERE created_at >= ? AND created_at < ?${scope.sql} LIMIT 1`, [start, end, ...scope.params]);
-  if (any.length === 0) return null;
-  const rows: { k: unknown; n: unknown }[] = await em.query(
-    `SELECT keyword_id AS k, COUNT(*) AS n FROM insight_keywords
-     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql} GROUP BY keyword_id`,
-    [...ids, start, end, ...scope.params],
+async function rankKeywords(em: EntityManager, deps: ThemeQueryDeps, period: Range, scope: string[] | null, limit: number): Promise<Counted[]> {
+  const months = scope === null ? wholeMonths(deps.timeZone, period.start, period.end) : null;
+  if (months) {
+    return counted(
+      await em.query(
+        `SELECT keyword_id AS k, SUM(n) AS n FROM keyword_months WHERE month >= ? AND month <= ?
+         GROUP BY keyword_id HAVING SUM(n) >= ? ORDER BY n DESC, k ASC LIMIT ${limit}`,
+        [months.from, months.to, deps.minThemeCount],
+      ),
+    );
+  }
+  const filter = inDepartments(scope, 'department_id');
+  return counted(
+    await em.query(
+      `SELECT keyword_id AS k, COUNT(*) AS n FROM insight_keywords WHERE created_at >= ? AND created_at < ?${filter.sql}
+       GROUP BY keyword_id HAVING COUNT(*) >= ? ORDER BY n DESC, k ASC LIMIT ${limit}`,
+      [period.start, period.end, ...filter.params, deps.minThemeCount],
+    ),
   );
-  return new Map(rows.map((r) => [Number(r.k), Number(r.n)]));
 }
 
-async function categoriesOf(em: EntityManager, ids: number[], period: { start: number; end: number }, departmentIds?: string[] | null): Promise<Map<number, string[]>> {
+/** Insights per keyword (among ids) in a period. */
+async function countKeywords(em: EntityManager, deps: ThemeQueryDeps, ids: number[], period: Range, scope: string[] | null): Promise<Counted[]> {
+  const months = scope === null ? wholeMonths(deps.timeZone, period.start, period.end) : null;
+  if (months) {
+    return counted(
+      await em.query(
+        `SELECT keyword_id AS k, SUM(n) AS n FROM keyword_month_departments WHERE keyword_id IN (${list(ids)}) AND month >= ? AND month <= ? GROUP BY keyword_id`,
+        [...ids, months.from, months.to],
+      ),
+    );
+  }
+  const filter = inDepartments(scope, 'department_id');
+  return counted(
+    await em.query(
+      `SELECT keyword_id AS k, COUNT(*) AS n FROM insight_keywords
+       WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${filter.sql} GROUP BY keyword_id`,
+      [...ids, period.start, period.end, ...filter.params],
+    ),
+  );
+}
+
+/** Distinct departments behind each keyword (insights of no department not counted). */
+async function departmentsBehind(em: EntityManager, deps: ThemeQueryDeps, ids: number[], period: Range, scope: string[] | null): Promise<Map<number, number>> {
+  const months = scope === null ? wholeMonths(deps.timeZone, period.start, period.end) : null;
+  const filter = inDepartments(scope, 'department_id');
+  const rows: { k: unknown; d: unknown }[] = months
+    ? await em.query(
+        `SELECT keyword_id AS k, COUNT(DISTINCT department_id) AS d FROM keyword_month_departments
+         WHERE keyword_id IN (${list(ids)}) AND month >= ? AND month <= ? AND department_id <> '' GROUP BY keyword_id`,
+        [...ids, months.from, months.to],
+      )
+    : await em.query(
+        `SELECT keyword_id AS k, COUNT(DISTINCT department_id) AS d FROM insight_keywords
+         WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${filter.sql} GROUP BY keyword_id`,
+        [...ids, period.start, period.end, ...filter.params],
+      );
+  return new Map(rows.map((r) => [Number(r.k), Number(r.d)]));
+}
+
+async function categoriesOf(em: EntityManager, ids: number[], period: Range, departmentIds: string[] | null): Promise<Map<number, string[]>> {
   const scope = inDepartments(departmentIds, 'ik.department_id');
   const rows: { k: unknown; c: unknown; n: unknown }[] = await em.query(
     `SELECT ik.keyword_id AS k, i.category AS c, COUNT(*) AS n FROM insight_keywords ik JOIN insights i ON i.id = ik.insight_id
@@ -114,15 +168,14 @@ async function categoriesOf(em: EntityManager, ids: number[], period: { start: n
 
 /**
  * For the reporter's confirmation card: the largest number of other departments that raised one of
- * these keywords since `since` (a count only).
+ * these keywords in the months from `sinceMonth` (a count only).
  */
-export async function otherDepartmentsRaising(em: EntityManager, keywordIds: number[], since: number, ownDepartment: string | null): Promise<number> {
+export async function otherDepartmentsRaising(em: EntityManager, keywordIds: number[], sinceMonth: number, ownDepartment: string | null): Promise<number> {
   if (keywordIds.length === 0) return 0;
-  const own = ownDepartment === null ? { sql: '', params: [] } : { sql: ' AND department_id <> ?', params: [ownDepartment] };
   const rows: { d: unknown }[] = await em.query(
-    `SELECT COUNT(DISTINCT department_id) AS d FROM insight_keywords
-     WHERE keyword_id IN (${list(keywordIds)}) AND created_at >= ? AND department_id IS NOT NULL${own.sql} GROUP BY keyword_id`,
-    [...keywordIds, since, ...own.params],
+    `SELECT COUNT(DISTINCT department_id) AS d FROM keyword_month_departments
+     WHERE keyword_id IN (${list(keywordIds)}) AND month >= ? AND department_id NOT IN ('', ?) GROUP BY keyword_id`,
+    [...keywordIds, sinceMonth, ownDepartment ?? ''],
   );
   return rows.reduce((max, r) => Math.max(max, Number(r.d)), 0);
 }
@@ -174,14 +227,14 @@ export async function keywordSpread(em: EntityManager, keywordIds: number[], sin
   return rows.map((r) => ({ keywordId: Number(r.k), insights: Number(r.n), departments: Number(r.d) }));
 }
 
-/** The keywords among these raised at all in [start, end). */
+/** The keywords among these raised at all in [start, end): one index probe each. */
 export async function keywordsSeenBetween(em: EntityManager, keywordIds: number[], start: number, end: number): Promise<Set<number>> {
-  if (keywordIds.length === 0) return new Set();
-  const rows: { k: unknown }[] = await em.query(
-    `SELECT DISTINCT keyword_id AS k FROM insight_keywords WHERE keyword_id IN (${list(keywordIds)}) AND created_at >= ? AND created_at < ?`,
-    [...keywordIds, start, end],
-  );
-  return new Set(rows.map((r) => Number(r.k)));
+  const seen = new Set<number>();
+  for (const id of keywordIds) {
+    const rows = await em.query('SELECT 1 AS x FROM insight_keywords WHERE keyword_id = ? AND created_at >= ? AND created_at < ? LIMIT 1', [id, start, end]);
+    if (rows.length) seen.add(id);
+  }
+  return seen;
 }
 
 /** Department ids behind a keyword since `since`, most insights first. */

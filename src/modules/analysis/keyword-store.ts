@@ -2,6 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import { AnalysisKeywordEntity, AnalysisTermEntity, InsightKeywordEntity } from '../../db/entities/analysis.entity';
 import type { DataCipher } from '../../lib/data-cipher';
 import { keywordHash } from './keyword-hash';
+import { monthKey } from './months';
 
 /** What the analysis module needs, built once by the composition root. */
 export interface AnalysisDeps {
@@ -52,16 +53,30 @@ export function createKeywordIds() {
 
 export type KeywordIds = ReturnType<typeof createKeywordIds>;
 
+/** An insight's keywords, and the month counts they add to (one multi-row upsert each). */
 export async function storeInsightKeywords(
   em: EntityManager,
   insight: { id: number; departmentId: string | null; createdAt: number },
   keywordIds: number[],
+  timeZone: string,
 ): Promise<void> {
-  if (keywordIds.length === 0) return;
+  const unique = [...new Set(keywordIds)];
+  if (unique.length === 0) return;
   await em.insert(
     InsightKeywordEntity,
-    [...new Set(keywordIds)].map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, createdAt: insight.createdAt })),
+    unique.map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, createdAt: insight.createdAt })),
   );
+  const month = monthKey(timeZone, insight.createdAt);
+  const mysql = em.connection.options.type === 'mysql';
+  const increment = (table: string, columns: string[], key: string[], rows: unknown[][]) =>
+    em.query(
+      `INSERT INTO ${table} (${columns.join(', ')}, n) VALUES ${rows.map((r) => `(${r.map(() => '?').join(', ')}, 1)`).join(', ')} ` +
+        (mysql ? 'ON DUPLICATE KEY UPDATE n = n + 1' : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET n = n + 1`),
+      rows.flat(),
+    );
+  await increment('keyword_months', ['month', 'keyword_id'], ['month', 'keyword_id'], unique.map((k) => [month, k]));
+  const department = insight.departmentId ?? '';
+  await increment('keyword_month_departments', ['keyword_id', 'month', 'department_id'], ['keyword_id', 'month', 'department_id'], unique.map((k) => [k, month, department]));
 }
 
 /** Adds a word to the office's dictionary; false when it is there already. */

@@ -112,16 +112,15 @@ export function createWarningChecker(deps: AnalysisDeps) {
 
   async function checkSpread(ctx: TurnContext, keywordIds: number[], current: PeriodBounds): Promise<void> {
     const windowStart = ctx.now - SPREAD_WINDOW_MS;
-    const spreading = (await keywordSpread(ctx.em, keywordIds, windowStart)).filter(
-      (k) => k.departments >= deps.themeSpread && k.insights >= deps.minThemeCount,
-    );
-    if (spreading.length === 0) return;
     // "New" needs the whole quiet period on record: in the bot's first half-year every theme is new.
     firstAt ??= await firstInsightAt(ctx.em);
     if (firstAt === null || firstAt > windowStart - NEW_THEME_QUIET_MS) return;
-    const seenBefore = await keywordsSeenBetween(ctx.em, spreading.map((k) => k.keywordId), windowStart - NEW_THEME_QUIET_MS, windowStart);
+    // Newness first (one index probe per keyword): a usual theme is never counted here.
+    const seenBefore = await keywordsSeenBetween(ctx.em, keywordIds, windowStart - NEW_THEME_QUIET_MS, windowStart);
+    const fresh = keywordIds.filter((id) => !seenBefore.has(id));
+    const spreading = (await keywordSpread(ctx.em, fresh, windowStart)).filter((k) => k.departments >= deps.themeSpread && k.insights >= deps.minThemeCount);
     const period = quarterKey(current.period);
-    for (const theme of spreading.filter((k) => !seenBefore.has(k.keywordId))) {
+    for (const theme of spreading) {
       const subject = String(theme.keywordId);
       if (await alreadyWarned(ctx.em, 'spread', subject, period)) continue;
       const word = (await wordsOf(ctx.em, deps.cipher, [theme.keywordId])).get(theme.keywordId) ?? '';
