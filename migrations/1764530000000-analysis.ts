@@ -24,13 +24,15 @@ export class Analysis1764530000000 implements MigrationInterface {
           { name: 'insight_id', type: 'int', isPrimary: true },
           { name: 'keyword_id', type: 'int', isPrimary: true },
           nullableVarchar('department_id', 64),
+          // The insight's category, kept current when the reporter corrects it (categories of a theme).
+          varchar('category', 16),
           epochMs('created_at'),
         ],
         indices: [
           // 研判 over a period: one covering range scan grouped by keyword.
           new TableIndex({ name: 'idx_insight_keywords_period', columnNames: ['created_at', 'keyword_id', 'department_id'] }),
-          // Spread checks: one keyword's recent departments.
-          new TableIndex({ name: 'idx_insight_keywords_keyword', columnNames: ['keyword_id', 'created_at', 'department_id'] }),
+          // Spread checks, newness probes and a theme's categories: one keyword's rows of a period.
+          new TableIndex({ name: 'idx_insight_keywords_keyword', columnNames: ['keyword_id', 'created_at', 'department_id', 'category'] }),
           // 研判 for a liaison: the own department's keywords of a period.
           new TableIndex({ name: 'idx_insight_keywords_department', columnNames: ['department_id', 'created_at', 'keyword_id'] }),
         ],

@@ -105,6 +105,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     now,
     onInsightRecorded: analysis.onInsightRecorded,
+    onInsightCorrected: analysis.onInsightCorrected,
   };
   const bot = createBot(services, [...botModules, analysis.module]);
   const outbox = createOutboxDispatcher({

@@ -35,6 +35,8 @@ export interface BotServices {
    * variables for the reporter's confirmation card.
    */
   onInsightRecorded?(ctx: TurnContext, insight: Insight, text: string): Promise<Record<string, string>>;
+  /** Runs in the transaction that corrects an insight's category (研判 counts categories of themes). */
+  onInsightCorrected?(ctx: TurnContext, insight: Insight): Promise<void>;
 }
 
 /** One handled event: everything written through it commits in one transaction with the event. */

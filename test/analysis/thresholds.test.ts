@@ -54,6 +54,9 @@ describe.each(testDatabases())('研判 thresholds and dictionary on %s', (databa
     expect(three).toMatch(/\| 职工书屋 \| 3 \| 3 \| — \| — \| 利益诉求 \| \*\*倾向性\*\*/);
     const [card] = warningCards(await c.chat.inbox('wang'));
     expect(card.title).toBe('【预警】新话题「职工书屋」在 3 个部门出现');
+    // The reporter corrects the category: the theme's categories follow.
+    await c.chat.act(liaisonOf('d4'), third.cardId, 'correct', { category: 'wellbeing' });
+    expect(texts(await c.chat.say('liu', '研判'))).toContain('| 职工书屋 | 3 | 3 | — | — | 利益诉求、社会心理 |');
     expect(field(card, '涉及部门')!.split('、').sort()).toEqual(['业务一处', '人事处', '办公室'].sort());
   });
 

@@ -19,6 +19,8 @@ export interface InsightKeyword {
   insightId: number;
   keywordId: number;
   departmentId: string | null;
+  /** The insight's category (kept current on correction). */
+  category: string;
   createdAt: number;
 }
 
@@ -72,6 +74,7 @@ export const InsightKeywordEntity = new EntitySchema<InsightKeyword>({
     insightId: { name: 'insight_id', type: 'int', primary: true },
     keywordId: { name: 'keyword_id', type: 'int', primary: true },
     departmentId: { name: 'department_id', type: 'varchar', length: 64, nullable: true },
+    category: { type: 'varchar', length: 16 },
     createdAt: { name: 'created_at', ...epochMs() },
   },
 });

@@ -10,7 +10,7 @@ import { parsePeriod, periodBounds, type PeriodBounds } from '../summary/period'
 import { formatZonedDate } from '../summary/zoned-time';
 import { otherDepartmentsRaising, themesForPeriod, type ThemeFact } from './analysis-queries';
 import { checkTerm } from './dictionary';
-import { addTerm, createKeywordIds, officeTerms, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
+import { addTerm, createKeywordIds, officeTerms, recategorize, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
 import { createKeywordExtractor, type KeywordExtractor } from './segmenter';
 import { monthKey } from './months';
 import { classifyWarning, createWarningChecker, currentQuarter, describeWarning, quarterKey, readWarning, warningsOf, WARNING_TEMPLATE } from './warnings';
@@ -144,7 +144,8 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
       { template: WARNING_TEMPLATE, action: 'classify', run: classifyWarning },
     ],
   };
-  return { module, onInsightRecorded };
+  const onInsightCorrected = (ctx: TurnContext, insight: Insight) => recategorize(ctx.em, insight.id, insight.category);
+  return { module, onInsightRecorded, onInsightCorrected };
 }
 
 export type Analysis = ReturnType<typeof createAnalysis>;

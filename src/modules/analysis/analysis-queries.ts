@@ -150,11 +150,11 @@ async function departmentsBehind(em: EntityManager, deps: ThemeQueryDeps, ids: n
 }
 
 async function categoriesOf(em: EntityManager, ids: number[], period: Range, departmentIds: string[] | null): Promise<Map<number, string[]>> {
-  const scope = inDepartments(departmentIds, 'ik.department_id');
+  const scope = inDepartments(departmentIds, 'department_id');
   const rows: { k: unknown; c: unknown; n: unknown }[] = await em.query(
-    `SELECT ik.keyword_id AS k, i.category AS c, COUNT(*) AS n FROM insight_keywords ik JOIN insights i ON i.id = ik.insight_id
-     WHERE ik.keyword_id IN (${list(ids)}) AND ik.created_at >= ? AND ik.created_at < ?${scope.sql}
-     GROUP BY ik.keyword_id, i.category`,
+    `SELECT keyword_id AS k, category AS c, COUNT(*) AS n FROM insight_keywords
+     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql}
+     GROUP BY keyword_id, category`,
     [...ids, period.start, period.end, ...scope.params],
   );
   const byKeyword = new Map<number, { c: string; n: number }[]>();

@@ -56,7 +56,7 @@ export type KeywordIds = ReturnType<typeof createKeywordIds>;
 /** An insight's keywords, and the month counts they add to (one multi-row upsert each). */
 export async function storeInsightKeywords(
   em: EntityManager,
-  insight: { id: number; departmentId: string | null; createdAt: number },
+  insight: { id: number; departmentId: string | null; category: string; createdAt: number },
   keywordIds: number[],
   timeZone: string,
 ): Promise<void> {
@@ -64,7 +64,7 @@ export async function storeInsightKeywords(
   if (unique.length === 0) return;
   await em.insert(
     InsightKeywordEntity,
-    unique.map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, createdAt: insight.createdAt })),
+    unique.map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, category: insight.category, createdAt: insight.createdAt })),
   );
   const month = monthKey(timeZone, insight.createdAt);
   const mysql = em.connection.options.type === 'mysql';
@@ -97,4 +97,9 @@ export async function wordsOf(em: EntityManager, cipher: DataCipher, keywordIds:
   if (keywordIds.length === 0) return new Map();
   const rows = await em.findBy(AnalysisKeywordEntity, { id: In(keywordIds) });
   return new Map(rows.map((r) => [r.id, cipher.decrypt(r.wordEnc)]));
+}
+
+/** The reporter corrected an insight's category: its keyword rows follow. */
+export async function recategorize(em: EntityManager, insightId: number, category: string): Promise<void> {
+  await em.update(InsightKeywordEntity, { insightId }, { category });
 }

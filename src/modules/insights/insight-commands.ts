@@ -84,6 +84,7 @@ async function correctInsight(ctx: TurnContext, cardId: string, values: Record<s
   });
   const text = ctx.services.cipher.decrypt(insight.textEnc);
   const updated = { ...insight, method, category };
+  await ctx.services.onInsightCorrected?.(ctx, updated);
   await ctx.services.cards.update(ctx.em, cardId, { vars: await confirmationVars(ctx, updated, text, false), state: `已更正：${METHOD_LABELS[method]}、${CATEGORY_LABELS[category]}` }, ctx.now);
   await ctx.replyText(`已更正 ${insight.number}：收集方式「${METHOD_LABELS[method]}」，信息类别「${CATEGORY_LABELS[category]}」。`);
 }
