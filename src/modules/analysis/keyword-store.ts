@@ -103,3 +103,27 @@ export async function wordsOf(em: EntityManager, cipher: DataCipher, keywordIds:
 export async function recategorize(em: EntityManager, insightId: number, category: string): Promise<void> {
   await em.update(InsightKeywordEntity, { insightId }, { category });
 }
+
+/**
+ * Re-keys the analysis tables when the data key is rotated (to be called by the rotation, in its
+ * transaction, with the old and the new key's cipher and keyword key): each word is decrypted with
+ * the old key, hashed and encrypted with the new one. Keyword ids stay, so no count moves. Apps
+ * built on the old key must be restarted (their id caches hold old hashes).
+ */
+export async function rekeyAnalysis(
+  em: EntityManager,
+  from: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>,
+  to: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>,
+): Promise<{ keywords: number; terms: number }> {
+  const keywords = await em.find(AnalysisKeywordEntity);
+  for (const row of keywords) {
+    const word = from.cipher.decrypt(row.wordEnc);
+    await em.update(AnalysisKeywordEntity, { id: row.id }, { hash: keywordHash(to.keywordKey, word), wordEnc: to.cipher.encrypt(word) });
+  }
+  const terms = await em.find(AnalysisTermEntity);
+  for (const row of terms) {
+    const word = from.cipher.decrypt(row.wordEnc);
+    await em.update(AnalysisTermEntity, { id: row.id }, { hash: keywordHash(to.keywordKey, `term:${word}`), wordEnc: to.cipher.encrypt(word) });
+  }
+  return { keywords: keywords.length, terms: terms.length };
+}

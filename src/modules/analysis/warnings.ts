@@ -62,10 +62,15 @@ async function alreadyWarned(em: EntityManager, kind: WarningKind, subject: stri
  */
 export function createWarningChecker(deps: AnalysisDeps) {
   const histories = new Map<string, number[]>();
+  let historiesQuarter = '';
   let firstAt: number | null = null;
 
   async function historyOf(em: EntityManager, column: 'department_id' | 'category', value: string, current: PeriodBounds): Promise<number[]> {
-    const key = `${column}:${value}:${quarterKey(current.period)}`;
+    const quarter = quarterKey(current.period);
+    // A new quarter: last quarter's histories are of no more use.
+    if (quarter !== historiesQuarter) histories.clear();
+    historiesQuarter = quarter;
+    const key = `${column}:${value}`;
     const cached = histories.get(key);
     if (cached) return cached;
     firstAt ??= await firstInsightAt(em);
