@@ -108,7 +108,7 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
         ? `_被至少 ${deps.themeSpread} 个部门提到的话题标为倾向性，按办法第十四条（一）建议作为普遍性问题研判，通过加强教育引导、完善制度机制等方式统筹解决。_`
         : '',
       unitWide ? await warningSection(ctx, bounds) : '',
-      `_话题至少有 ${deps.minThemeCount} 条信息才显示；只显示条数和部门数，不显示原文。上期：${bounds.previous.label}。_`,
+      `_话题至少有 ${deps.minThemeCount} 条信息才显示；只显示${unitWide ? '条数和部门数' : '条数'}，不显示原文。上期：${bounds.previous.label}。_`,
     ]
       .filter(Boolean)
       .join('\n\n');
