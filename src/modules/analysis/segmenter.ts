@@ -4,7 +4,7 @@ import { loadWordLists, type WordLists } from './dictionary';
 /**
  * Keywords of one text: jieba's segmentation (its default dictionary plus the unit's terms) and
  * TF-IDF ranking (its default IDF table), filtered by part of speech and the stop-word list, with
- * variants folded into their canonical term. About 15 µs per insight once loaded.
+ * variants folded into their canonical term. About 40 µs of CPU per insight once loaded (BENCHMARKS.md).
  */
 export interface KeywordExtractor {
   /** The text's leading keywords, best first, each once. */
@@ -38,7 +38,6 @@ let shared: Loaded | null = null;
 function load(): Loaded {
   if (shared) return shared;
   // Required here, not imported above: the dictionaries are read when this module is loaded.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { dict, idf } = require('@node-rs/jieba/dict') as { dict: Uint8Array; idf: Uint8Array };
   const lists = loadWordLists();
   const jieba = Jieba.withDict(dict);
