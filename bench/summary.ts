@@ -13,139 +13,20 @@
  *   npm run bench:summary     (BENCH_INSIGHTS=1000000; MariaDB/MySQL when BENCH_MYSQL_URL or
  *                              TEST_MYSQL_URL is set, e.g. mysql://root@127.0.0.1:3306)
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import mysql from 'mysql2/promise';
-import type { DataSource } from 'typeorm';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config/load-config';
 import { createApp, type XinshengApp } from '../src/app';
 import { createLogger } from '../src/lib/logger';
-import { OutboundMessageEntity } from '../src/db/entities/messaging.entity';
-import type { OutboundContent } from '../src/core/messages';
 import { recordBenchmark } from './record';
+import { bulkInsert, loadOrganisation, mysqlTarget, runCommand, seededRandom, sqliteTarget, type Target } from './bulk-data';
 
 const INSIGHTS = Number(process.env.BENCH_INSIGHTS ?? 1_000_000);
 const DEPARTMENTS = 200;
-const ROWS_PER_INSERT = 1000;
-const INSERTS_PER_TRANSACTION = 20;
 const RUNS = 5;
 const TARGET_MS = 2000;
 const FROM = Date.UTC(2024, 11, 31, 16); // 2025-01-01 00:00 in Shanghai
 const METHODS = ['talk', 'survey', 'forum', 'visit', 'observation', 'channel'];
 const CATEGORIES = ['political', 'work', 'interests', 'wellbeing', 'other'];
-
-/** A small deterministic generator, so that every run loads the same data. */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1664525 + 1013904223) % 4294967296;
-    return state / 4294967296;
-  };
-}
-
-interface Target {
-  name: string;
-  env: Record<string, string>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteTarget(): Target {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xinsheng-bench-'));
-  return {
-    name: 'SQLite',
-    env: { DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, DATA_DIR: dir },
-    async cleanup() {
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function mysqlTarget(base: string): Promise<Target> {
-  const name = `xinsheng_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await mysql.createConnection(base);
-  const [[version]] = (await admin.query('SELECT VERSION() AS v')) as unknown as [{ v: string }[]];
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xinsheng-bench-'));
-  return {
-    name: /mariadb/i.test(version.v) ? `MariaDB ${version.v.split('-')[0]}` : `MySQL ${version.v}`,
-    env: { DATABASE_URL: `${base}/${name}`, DATA_DIR: dir },
-    async cleanup() {
-      const conn = await mysql.createConnection(base);
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await conn.end();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Inserts rows with multi-row INSERTs, INSERTS_PER_TRANSACTION statements per transaction. */
-async function bulkInsert(dataSource: DataSource, table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void> {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
-  const statement = (count: number) =>
-    `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: count }, () => `(${columns.map(() => '?').join(', ')})`).join(', ')}`;
-  const full = statement(ROWS_PER_INSERT);
-  let batch: unknown[][] = [];
-  let statements = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    if (statements === 0) await runner.startTransaction();
-    await runner.query(batch.length === ROWS_PER_INSERT ? full : statement(batch.length), batch.flat());
-    batch = [];
-    if (++statements === INSERTS_PER_TRANSACTION) {
-      await runner.commitTransaction();
-      statements = 0;
-    }
-  };
-  try {
-    for (const row of rows) {
-      batch.push(row);
-      if (batch.length === ROWS_PER_INSERT) await flush();
-    }
-    await flush();
-    if (statements > 0) await runner.commitTransaction();
-  } finally {
-    await runner.release();
-  }
-}
-
-async function loadOrganisation(app: XinshengApp, now: number): Promise<{ liaisons: string[] }> {
-  const random = seededRandom(7);
-  const departments: unknown[][] = [['root', '本单位', null, 1, now]];
-  const people: unknown[][] = [];
-  const memberships: unknown[][] = [];
-  const grants: unknown[][] = [
-    ['office1', 'office', '', null, now],
-    ['secretary1', 'secretary', '', null, now],
-  ];
-  const liaisons: string[] = [];
-  for (const id of ['office1', 'secretary1']) {
-    people.push([id, id, 1, null, null, now]);
-    memberships.push([id, 'root']);
-  }
-  for (let d = 1; d <= DEPARTMENTS; d++) {
-    const deptId = `dept${String(d).padStart(3, '0')}`;
-    departments.push([deptId, `部门${String(d).padStart(3, '0')}`, 'root', 1, now]);
-    const size = 2 + Math.floor(random() * 39);
-    for (let p = 1; p <= size; p++) {
-      const personId = `${deptId}-p${p}`;
-      people.push([personId, `人员${d}-${p}`, 1, null, null, now]);
-      memberships.push([personId, deptId]);
-    }
-    if (d <= DEPARTMENTS - 10) {
-      grants.push([`${deptId}-p1`, 'liaison', deptId, null, now]);
-      liaisons.push(`${deptId}-p1`);
-    }
-  }
-  await bulkInsert(app.dataSource, 'departments', ['id', 'name', 'parent_id', 'active', 'updated_at'], departments);
-  await bulkInsert(app.dataSource, 'people', ['id', 'name', 'active', 'platform', 'welcomed_at', 'updated_at'], people);
-  await bulkInsert(app.dataSource, 'person_departments', ['person_id', 'department_id'], memberships);
-  await bulkInsert(app.dataSource, 'role_grants', ['person_id', 'role', 'scope', 'granted_by', 'granted_at'], grants);
-  return { liaisons };
-}
 
 function* insightRows(app: XinshengApp, now: number): Generator<unknown[]> {
   const random = seededRandom(42);
@@ -178,16 +59,6 @@ function* insightRows(app: XinshengApp, now: number): Generator<unknown[]> {
   }
 }
 
-async function summarise(app: XinshengApp, senderId: string, text: string): Promise<{ ms: number; reply: string }> {
-  const id = `bench:${randomUUID()}`;
-  const started = process.hrtime.bigint();
-  await app.inbound.acceptAndProcess({ id, type: 'message', platform: 'console', senderId, conversation: { kind: 'direct', id: senderId }, receivedAt: Date.now(), text });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const row = await app.dataSource.getRepository(OutboundMessageEntity).findOneByOrFail({ eventId: id });
-  const content = JSON.parse(app.cipher.decrypt(row.contentEnc)) as OutboundContent;
-  return { ms, reply: content.kind === 'markdown' ? content.markdown : JSON.stringify(content) };
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function benchmark(target: Target): Promise<string[]> {
@@ -197,7 +68,7 @@ async function benchmark(target: Target): Promise<string[]> {
   try {
     await app.migrate();
     const now = Date.now();
-    const { liaisons } = await loadOrganisation(app, now);
+    const { liaisons } = await loadOrganisation(app, now, DEPARTMENTS);
     const loadStarted = Date.now();
     await bulkInsert(
       app.dataSource,
@@ -217,7 +88,7 @@ async function benchmark(target: Target): Promise<string[]> {
     for (const [sender, text, viewer] of cases) {
       const times: number[] = [];
       let reply = '';
-      for (let run = 0; run < RUNS; run++) ({ ms: times[run], reply } = await summarise(app, sender, text));
+      for (let run = 0; run < RUNS; run++) ({ ms: times[run], reply } = await runCommand(app, sender, text));
       const total = /本期共 \*\*(\d+)\*\* 条/.exec(reply)?.[1];
       if (!total) throw new Error(`${target.name} ${text}: unexpected reply ${reply.slice(0, 200)}`);
       const verdict = Math.max(...times) < TARGET_MS ? '✓' : '✗';

@@ -4,6 +4,7 @@ import { LedgerCasesSuggestions1764300000000 } from './1764300000000-ledger-case
 import { DepartmentPlatform1764400000000 } from './1764400000000-department-platform';
 import { KernelTimersFiles1764500000000 } from './1764500000000-kernel-timers-files';
 import { RoleGrantSource1764510000000 } from './1764510000000-role-grant-source';
+import { Analysis1764530000000 } from './1764530000000-analysis';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   DepartmentPlatform1764400000000,
   KernelTimersFiles1764500000000,
   RoleGrantSource1764510000000,
+  Analysis1764530000000,
 ];

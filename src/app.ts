@@ -10,6 +10,8 @@ import { databaseStartupError, listenStartupError } from './config/startup-error
 import { createLogger, type Logger } from './lib/logger';
 import { createDataCipher, type DataCipher } from './lib/data-cipher';
 import { resolveDataKey } from './lib/data-key';
+import { createAnalysis } from './modules/analysis/analysis-commands';
+import { deriveKeywordKey } from './modules/analysis/keyword-hash';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
@@ -89,7 +91,8 @@ async function openDatabase(database: Config['database']): Promise<DataSource> {
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
-  const cipher = createDataCipher(resolveDataKey(config, log));
+  const dataKey = resolveDataKey(config, log);
+  const cipher = createDataCipher(dataKey);
   const dataSource = await openDatabase(config.database);
   const transact = createTransact(dataSource);
   const catalog = loadCardCatalog(path.join(projectRoot(), 'bot-cards'));
@@ -100,6 +103,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const calendar = createHolidayCalendar(config.reminders.holidaysFile ? readHolidayOverrides(config.reminders.holidaysFile) : {});
   const reminders = createReminderPolicy({ timeZone: config.timeZone, quietHours: config.reminders.quietHours, calendar });
 
+  const analysis = createAnalysis({ cipher, keywordKey: deriveKeywordKey(dataKey), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
   const services: BotServices = {
     cipher,
     cards,
@@ -123,8 +127,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       outbox.kick();
     },
     now,
+    onInsightRecorded: analysis.onInsightRecorded,
+    onInsightCorrected: analysis.onInsightCorrected,
   };
-  const bot = createBot(services, botModules);
+  const bot = createBot(services, [...botModules, analysis.module]);
   const outbox = createOutboxDispatcher({
     transact,
     cipher,

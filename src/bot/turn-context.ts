@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger';
 import type { LedgerRecord } from '../core/ledger';
 import type { Actor } from '../core/actor';
 import type { DirectorySnapshot } from '../core/platform-adapter';
+import type { Insight } from '../db/entities/insight.entity';
 
 /** What handlers need beyond the turn itself; built once by the composition root. */
 export interface BotServices {
@@ -39,6 +40,13 @@ export interface BotServices {
   wakeTimers(): void;
   /** Writes a message to people outside any turn (after a deferred task), and has it delivered. */
   notifyLater(personIds: string[], content: OutboundContent): Promise<void>;
+  /**
+   * Runs in the transaction that records an insight (研判: keywords, early warnings); returns
+   * variables for the reporter's confirmation card.
+   */
+  onInsightRecorded?(ctx: TurnContext, insight: Insight, text: string): Promise<Record<string, string>>;
+  /** Runs in the transaction that corrects an insight's category (研判 counts categories of themes). */
+  onInsightCorrected?(ctx: TurnContext, insight: Insight): Promise<void>;
 }
 
 /** One handled event: everything written through it commits in one transaction with the event. */

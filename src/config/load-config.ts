@@ -67,6 +67,8 @@ export interface Config {
   minCommentGroupSize: number;
   /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
   reminders: { quietHours: QuietHours; holidaysFile?: string };
+  /** 研判 (analysis): THEME_SPREAD departments make a theme 倾向性; MIN_THEME_COUNT insights make it shown. */
+  analysis: { themeSpread: number; minThemeCount: number };
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -107,6 +109,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minGroupSize: env.MIN_GROUP_SIZE,
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
+    analysis: { themeSpread: env.THEME_SPREAD, minThemeCount: env.MIN_THEME_COUNT },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

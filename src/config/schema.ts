@@ -59,6 +59,10 @@ export const EnvSchema = z.object({
   QUIET_HOURS: z.string().default('22:00-08:00').refine((v) => parseQuietHours(v) !== null, 'expected a window such as 22:00-08:00 (or off)'),
   /** JSON of holidays and make-up workdays for years the holiday package does not cover yet. */
   HOLIDAYS_FILE: z.string().optional(),
+  /** 研判: a theme raised in at least this many departments is 倾向性 (and a spread warning). */
+  THEME_SPREAD: z.coerce.number().int().min(2).default(3),
+  /** 研判: a theme is shown only with at least this many insights behind it. */
+  MIN_THEME_COUNT: z.coerce.number().int().min(2).default(3),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

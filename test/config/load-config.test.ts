@@ -24,6 +24,14 @@ describe('configuration from the environment', () => {
     expect(config.wecom).toBeUndefined();
   });
 
+  it('reads the 研判 thresholds THEME_SPREAD and MIN_THEME_COUNT (defaults 3 and 3), naming a bad one', () => {
+    expect(loadConfig({}).analysis).toEqual({ themeSpread: 3, minThemeCount: 3 });
+    expect(loadConfig({ THEME_SPREAD: '4', MIN_THEME_COUNT: '5' }).analysis).toEqual({ themeSpread: 4, minThemeCount: 5 });
+    const message = problemsOf({ THEME_SPREAD: '1', MIN_THEME_COUNT: 'many' });
+    expect(message).toContain('THEME_SPREAD');
+    expect(message).toContain('MIN_THEME_COUNT');
+  });
+
   it('keeps the default SQLite file in DATA_DIR', () => {
     expect(loadConfig({ DATA_DIR: '/var/lib/xinsheng' }).database).toEqual({ type: 'sqlite', path: '/var/lib/xinsheng/xinsheng.db' });
   });

@@ -6,6 +6,7 @@ import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
+import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity, KeywordMonthDepartmentEntity, KeywordMonthEntity } from './analysis.entity';
 
 /** Every entity, listed explicitly (no globs). */
 export const entities = [
@@ -29,4 +30,5 @@ export const entities = [
   ReminderSlotEntity,
   StoredFileEntity,
   StoredFileChunkEntity,
+  AnalysisKeywordEntity, InsightKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, KeywordMonthEntity, KeywordMonthDepartmentEntity,
 ];

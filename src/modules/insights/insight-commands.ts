@@ -50,7 +50,7 @@ const reportCommand: Command = {
     const card = await ctx.services.cards.create(
       ctx.em,
       'insight-confirm',
-      await confirmationVars(ctx, insight, parsed.text, suggested),
+      { ...(await confirmationVars(ctx, insight, parsed.text, suggested)), ...insight.cardNotes },
       { type: 'insight', id: insight.number },
       ctx.now,
     );
@@ -91,6 +91,7 @@ async function correctInsight(ctx: TurnContext, cardId: string, values: Record<s
   });
   const text = ctx.services.cipher.decrypt(insight.textEnc);
   const updated = { ...insight, method, category };
+  await ctx.services.onInsightCorrected?.(ctx, updated);
   await ctx.services.cards.update(ctx.em, cardId, { vars: await confirmationVars(ctx, updated, text, false), state: `已更正：${METHOD_LABELS[method]}、${CATEGORY_LABELS[category]}` }, ctx.now);
   await ctx.replyText(`已更正 ${insight.number}：收集方式「${METHOD_LABELS[method]}」，信息类别「${CATEGORY_LABELS[category]}」。`);
 }

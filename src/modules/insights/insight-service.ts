@@ -20,11 +20,14 @@ export function formatTime(timeZone: string, at: number): string {
   }).format(at);
 }
 
-/** Records an insight (text encrypted) with its S-YYYY-NNNN number and a ledger entry. */
+/** A recorded insight, with what the analysis hook adds to the reporter's card. */
+export type RecordedInsight = Insight & { cardNotes: Record<string, string> };
+
+/** Records an insight (text encrypted) with its S-YYYY-NNNN number and a ledger entry, and runs the analysis hook. */
 export async function recordInsight(
   ctx: TurnContext,
   input: { text: string; method: Method; category: Category; kind: InsightKind; categorySuggested: boolean },
-): Promise<Insight> {
+): Promise<RecordedInsight> {
   const year = yearIn(ctx.services.timeZone, ctx.now);
   const sequence = await nextCounterValue(ctx.em, `insight-${year}`);
   const insight: Omit<Insight, 'id'> = {
@@ -48,5 +51,6 @@ export async function recordInsight(
     subjectId: saved.number,
     data: { method: saved.method, category: saved.category, departmentId: saved.departmentId, categorySuggested: input.categorySuggested },
   });
-  return saved;
+  const cardNotes = (await ctx.services.onInsightRecorded?.(ctx, saved, input.text)) ?? {};
+  return { ...saved, cardNotes };
 }

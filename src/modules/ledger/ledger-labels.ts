@@ -25,6 +25,11 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'role.revoked': '撤销角色',
   'org.imported': '导入组织架构',
   'org.synced': '同步通讯录',
+  'analysis.viewed': '查看分析研判',
+  'analysis.warning': '分析研判预警',
+  'analysis.warning.read': '预警已阅',
+  'analysis.warning.classified': '预警定性',
+  'analysis.term.added': '研判词典添加词条',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -37,6 +42,9 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   summary: '汇总',
   ledger: '工作台账',
   escalation: '即时报告预警',
+  analysis: '分析研判',
+  'analysis-warning': '分析研判预警',
+  'analysis-term': '研判词典',
 };
 
 /** The steps of an immediate report's alert chain (escalation.<event>). */
