@@ -12,6 +12,7 @@ import { createDataCipher, type DataCipher } from './lib/data-cipher';
 import { resolveDataKey } from './lib/data-key';
 import { createAnalysis } from './modules/analysis/analysis-commands';
 import { deriveKeywordKey } from './modules/analysis/keyword-hash';
+import { themesForPeriod } from './modules/analysis/analysis-queries';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
@@ -112,7 +113,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
-    facts: {},
+    facts: {
+      themes: (em, _services, range, options) =>
+        themesForPeriod(em, { cipher, ...config.analysis, timeZone: config.timeZone }, range, { departmentIds: options?.departmentId ? [options.departmentId] : null }),
+    },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
