@@ -23,6 +23,8 @@ import { caseModule } from './modules/cases/case-commands';
 import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
+import { cycleModule } from './modules/cycles/cycle-commands';
+import { departmentReportFacts, supervisionFacts } from './modules/cycles/cycle-queries';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
@@ -57,6 +59,8 @@ export interface XinshengApp {
   escalations: EscalationWorker;
   /** The one durable timer worker (escalation steps, deadlines, reminders, cycle openings …). */
   timers: TimerWorker;
+  /** What the bot's modules are built with (the CLI runs module work outside a turn). */
+  services: BotServices;
   adapters: PlatformAdapter[];
   koa: Koa;
   /** Runs pending migrations. */
@@ -69,7 +73,7 @@ export interface XinshengApp {
 }
 
 /** The bot's modules, in the order their commands appear in 帮助. */
-export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, orgModule];
+export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, cycleModule, suggestionModule, orgModule];
 
 /** The composition root: the one place that builds objects. Connects to the database, serves nothing yet. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
@@ -95,7 +99,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
-    facts: {},
+    quarterlyCycle: config.quarterlyCycle,
+    facts: {
+      departmentReports: departmentReportFacts,
+      supervision: supervisionFacts,
+    },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
@@ -161,6 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     outbox,
     escalations,
     timers,
+    services,
     adapters,
     koa,
     async migrate() {

@@ -6,6 +6,8 @@ import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
+import { createJobContext } from './bot/job-context';
+import { openQuarterByHand } from './modules/cycles/cycle-commands';
 
 const USAGE = `Usage: xinsheng <command>
   serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
@@ -14,6 +16,8 @@ const USAGE = `Usage: xinsheng <command>
   org sync                   read departments and people from the connected WeCom/DingTalk directory
   role USER ROLE             grant office | deputy | secretary (机关党委 | 分管领导 | 书记); -ROLE revokes
   chat --as USER [--url URL] chat with a running server through the console platform
+  cycle open 2026Q4 [--due YYYY-MM-DD]
+                             open a quarter's reporting cycle (定期报告) by hand; liaisons get their tasks
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
                              write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
@@ -71,6 +75,13 @@ async function run(argv: string[]): Promise<number> {
         const request = parseExportArgs(rest);
         const { entries } = await exportLedger(app.dataSource, request, { timeZone: app.config.timeZone, now: Date.now(), transact: app.transact });
         console.log(`Wrote ${entries} ledger entries (${request.from} to ${request.to}) to ${request.file}.`);
+        return 0;
+      }
+      case 'cycle open': {
+        if (!rest[0]) throw new Error('cycle open needs a quarter such as 2026Q4');
+        await app.migrate();
+        const due = rest.indexOf('--due') >= 0 ? rest[rest.indexOf('--due') + 1] : undefined;
+        console.log(await app.transact((em) => openQuarterByHand(createJobContext(em, app.services, Date.now()), rest[0], due)));
         return 0;
       }
       default:

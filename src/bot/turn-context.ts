@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger';
 import type { LedgerRecord } from '../core/ledger';
 import type { Actor } from '../core/actor';
 import type { DirectorySnapshot } from '../core/platform-adapter';
+import type { QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
 
 /** What handlers need beyond the turn itself; built once by the composition root. */
 export interface BotServices {
@@ -25,6 +26,8 @@ export interface BotServices {
   minCommentGroupSize: number;
   /** Quiet hours, rest days and once-a-day: every reminder goes through it. */
   reminders: ReminderPolicy;
+  /** When quarterly reporting cycles open and are due (QUARTERLY_CYCLE_OPENS / _DUE). */
+  quarterlyCycle: QuarterlyCycleSchedule;
   /** What other modules expose (questionnaire results, department reports, themes, supervision). */
   facts: FactSources;
   /** The platform a person is reached on when the bot writes first (alerts, notices). */

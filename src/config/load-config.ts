@@ -4,6 +4,7 @@ import { ConfigError } from '../core/errors';
 import { EnvSchema, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
+import { parseDayTime, type QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
 
@@ -42,6 +43,8 @@ export interface Config {
   minCommentGroupSize: number;
   /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
   reminders: { quietHours: QuietHours; holidaysFile?: string };
+  /** When quarterly cycles open and are due (QUARTERLY_CYCLE_OPENS, QUARTERLY_CYCLE_DUE). */
+  quarterlyCycle: QuarterlyCycleSchedule;
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -67,6 +70,11 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   if (production && !env.DATA_KEY) problems.push('DATA_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
   if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS: ${escalationSteps.problem}`);
+  const opens = parseDayTime(env.QUARTERLY_CYCLE_OPENS)!;
+  const due = parseDayTime(env.QUARTERLY_CYCLE_DUE)!;
+  if (opens.day * 1440 + opens.hour * 60 + opens.minute >= due.day * 1440 + due.hour * 60 + due.minute) {
+    problems.push('QUARTERLY_CYCLE_DUE: must come after QUARTERLY_CYCLE_OPENS in the quarter\'s last month');
+  }
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
 
   return {
@@ -82,6 +90,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minGroupSize: env.MIN_GROUP_SIZE,
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
+    quarterlyCycle: { opens: parseDayTime(env.QUARTERLY_CYCLE_OPENS)!, due: parseDayTime(env.QUARTERLY_CYCLE_DUE)! },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,
