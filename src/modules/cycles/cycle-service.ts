@@ -8,7 +8,7 @@ import { CycleEntity, CycleReportVersionEntity, CycleTaskEntity, type Cycle, typ
 import { cancelTimersByPrefix, scheduleTimer } from '../../core/timers';
 import { formatZoned } from '../../lib/zoned-time';
 import { departmentPeriodData, draftMarkdown, surveyParticipation } from './cycle-queries';
-import { daysLate, ladderMoments, quarterBounds, quarterKey, quarterlyTimes, type Quarter } from './cycle-schedule';
+import { daysLate, ladderMoments, nextMorning, quarterBounds, quarterKey, quarterlyTimes, type Quarter } from './cycle-schedule';
 import { emptySections, SECTION_KEYS, type Sections } from './sections';
 
 /*
@@ -165,7 +165,9 @@ export async function scheduleLadder(em: EntityManager, services: BotServices, c
     if (at >= cycle.dueAt) continue;
     await scheduleTimer(em, { key: `cycle:${cycle.number}:remind:${moment.step}`, kind: 'cycles.remind', dueAt: at, payload: { cycle: cycle.number, step: moment.step } }, now);
   }
-  await scheduleTimer(em, { key: `cycle:${cycle.number}:late:1`, kind: 'cycles.late', dueAt: services.reminders.nextAllowed(cycle.dueAt + 60_000), payload: { cycle: cycle.number, round: 1 } }, now);
+  // Late notices start the workday after the deadline: the due day already had its reminder.
+  const firstLate = services.reminders.nextAllowed(nextMorning(services.timeZone, cycle.dueAt));
+  await scheduleTimer(em, { key: `cycle:${cycle.number}:late:1`, kind: 'cycles.late', dueAt: firstLate, payload: { cycle: cycle.number, round: 1 } }, now);
 }
 
 export async function rescheduleLadder(em: EntityManager, services: BotServices, cycle: Cycle, now: number): Promise<void> {
