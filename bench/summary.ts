@@ -45,13 +45,13 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-interface Target {
+export interface Target {
   name: string;
   env: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
-function sqliteTarget(): Target {
+export function sqliteTarget(): Target {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xinsheng-bench-'));
   return {
     name: 'SQLite',
@@ -62,7 +62,7 @@ function sqliteTarget(): Target {
   };
 }
 
-async function mysqlTarget(base: string): Promise<Target> {
+export async function mysqlTarget(base: string): Promise<Target> {
   const name = `xinsheng_bench_${randomBytes(4).toString('hex')}`;
   const admin = await mysql.createConnection(base);
   const [[version]] = (await admin.query('SELECT VERSION() AS v')) as unknown as [{ v: string }[]];
@@ -82,7 +82,7 @@ async function mysqlTarget(base: string): Promise<Target> {
 }
 
 /** Inserts rows with multi-row INSERTs, INSERTS_PER_TRANSACTION statements per transaction. */
-async function bulkInsert(dataSource: DataSource, table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void> {
+export async function bulkInsert(dataSource: DataSource, table: string, columns: string[], rows: Iterable<unknown[]>): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   const statement = (count: number) =>
@@ -254,7 +254,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// bench/cycles imports the database targets and the bulk loader; only a run of this file benchmarks.
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

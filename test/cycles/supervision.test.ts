@@ -111,7 +111,7 @@ describe.each(testDatabases())('督查 against a fixture with a known answer (%s
       res.on('end', () => done(null, Buffer.concat(chunks)));
     });
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(download.body as Buffer);
+    await workbook.xlsx.load(download.body as unknown as ArrayBuffer);
     const sheet = workbook.getWorksheet('督促检查')!;
     const rows = (sheet.getSheetValues() as unknown[][]).slice(2).map((r) => Array.from(r.slice(1, 14), (v) => v ?? null));
     expect(rows).toContainEqual(['办公室', '张三', 1, 1, 3, 0, 0, 3, 1, 5, '80%', 1, 1]);

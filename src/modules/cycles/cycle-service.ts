@@ -3,7 +3,8 @@ import type { BotServices, JobContext } from '../../bot/turn-context';
 import { nextCounterValue } from '../../core/counters';
 import { peopleWithRole } from '../../core/actor';
 import { isDuplicateKeyError } from '../../db/data-source';
-import { DepartmentEntity, RoleGrantEntity } from '../../db/entities/org.entity';
+import { DepartmentEntity, PersonEntity, RoleGrantEntity, type Person } from '../../db/entities/org.entity';
+import { enqueueOutboundMany } from '../../core/outbox';
 import { CycleEntity, CycleReportVersionEntity, CycleTaskEntity, type Cycle, type CycleKind, type CycleTask } from '../../db/entities/cycle.entity';
 import { cancelTimersByPrefix, scheduleTimer } from '../../core/timers';
 import { formatZoned } from '../../lib/zoned-time';
@@ -61,6 +62,12 @@ export async function liaisonsOf(em: EntityManager, departmentIds: string[]): Pr
   return map;
 }
 
+async function peopleById(em: EntityManager, ids: string[]): Promise<Map<string, Person>> {
+  const map = new Map<string, Person>();
+  for (let i = 0; i < ids.length; i += 500) for (const p of await em.findBy(PersonEntity, { id: In(ids.slice(i, i + 500)), active: true })) map.set(p.id, p);
+  return map;
+}
+
 async function departmentsInScope(em: EntityManager, scope: string[] | null): Promise<{ id: string; name: string }[]> {
   const all = await em.find(DepartmentEntity, { where: { active: true }, order: { name: 'ASC' } });
   return all.filter((d) => (scope === null ? d.parentId !== null : scope.includes(d.id))).map((d) => ({ id: d.id, name: d.name }));
@@ -103,35 +110,47 @@ export async function openCycle(ctx: JobContext, draft: CycleDraft): Promise<Ope
   const data = await departmentPeriodData(em, range, draft.scope === null ? null : ids);
   const { byDepartment: surveys } = await surveyParticipation(em, services, range);
   const liaisons = await liaisonsOf(em, ids);
-  const rows = departments.map((d) => ({
+  const people = await peopleById(em, [...liaisons.values()].flat());
+  const withoutLiaison: string[] = [];
+  const drafts = new Map(departments.map((d) => [d.id, draftMarkdown(data.get(d.id), surveys.get(d.id) ?? [])]));
+  const recipients = new Map(departments.map((d) => [d.id, (liaisons.get(d.id) ?? []).map((id) => people.get(id)).filter((p): p is Person => Boolean(p))]));
+  const reached = departments.filter((d) => recipients.get(d.id)!.length > 0);
+  for (const d of departments) if (!recipients.get(d.id)!.length) withoutLiaison.push(d.name);
+  // One card per department (each holds its own draft), written with multi-row INSERTs, and the
+  // fan-out to the outbox as bulk messages: a handful of statements per 200 departments.
+  const common = taskCardVars(services, cycle, '', draft.topic, '', '');
+  const cards = await services.cards.createMany(
+    em,
+    'cycle-task',
+    reached.map((d) => ({ vars: { ...common, departmentName: d.name, draft: drafts.get(d.id)! }, subject: { type: 'cycle-task', id: `${number}:${d.id}` } })),
+    now,
+  );
+  const cardOf = new Map(reached.map((d, i) => [d.id, cards[i]]));
+  await enqueueOutboundMany(
+    em,
+    services.cipher,
+    reached.flatMap((d) =>
+      recipients.get(d.id)!.map((person) => ({ platform: services.platformFor(person), recipients: [{ kind: 'user' as const, userId: person.id }], content: { kind: 'card' as const, card: cardOf.get(d.id)! }, priority: 'bulk' as const })),
+    ),
+    now,
+  );
+  const rows: Omit<CycleTask, 'id'>[] = departments.map((d) => ({
     cycleId: cycle.id,
     departmentId: d.id,
-    liaisonId: liaisons.get(d.id)?.[0] ?? null,
-    status: 'open' as const,
+    liaisonId: recipients.get(d.id)![0]?.id ?? null,
+    status: 'open',
     sectionsEnc: null,
-    draftEnc: services.cipher.encrypt(draftMarkdown(data.get(d.id), surveys.get(d.id) ?? [])),
+    draftEnc: services.cipher.encrypt(drafts.get(d.id)!),
     submittedAt: null,
     lateDays: 0,
     version: 0,
     fileId: null,
     attachmentTextEnc: null,
-    cardId: null,
+    cardId: cardOf.get(d.id)?.cardId ?? null,
     updatedAt: now,
   }));
-  for (let i = 0; i < rows.length; i += 200) await em.insert(CycleTaskEntity, rows.slice(i, i + 200));
-  const tasks = await em.findBy(CycleTaskEntity, { cycleId: cycle.id });
-  const names = new Map(departments.map((d) => [d.id, d.name]));
-  const withoutLiaison: string[] = [];
-  for (const task of tasks) {
-    const to = liaisons.get(task.departmentId) ?? [];
-    if (to.length === 0) {
-      withoutLiaison.push(names.get(task.departmentId) ?? task.departmentId);
-      continue;
-    }
-    const card = await services.cards.create(em, 'cycle-task', taskCardVars(services, cycle, names.get(task.departmentId) ?? task.departmentId, draft.topic, services.cipher.decrypt(task.draftEnc), ''), { type: 'cycle-task', id: String(task.id) }, now);
-    await em.update(CycleTaskEntity, { id: task.id }, { cardId: card.cardId });
-    await ctx.notify(to, { kind: 'card', card }, { priority: 'bulk' });
-  }
+  for (let i = 0; i < rows.length; i += 200) await em.createQueryBuilder().insert().into(CycleTaskEntity).values(rows.slice(i, i + 200)).updateEntity(false).execute();
+  const tasks = rows;
   if (withoutLiaison.length) await tellOfficeNoLiaison(ctx, cycle, withoutLiaison);
   await ctx.ledger({ kind: 'cycle.opened', subjectType: 'cycle', subjectId: number, data: { kind: draft.kind, departments: tasks.length, withoutLiaison: withoutLiaison.length, dueAt: draft.dueAt } });
   await scheduleLadder(em, services, cycle, now);
