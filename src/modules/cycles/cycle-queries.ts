@@ -128,6 +128,14 @@ interface TaskRow {
   attachmentTextEnc: string | null;
 }
 
+/** Each department's liaison's name (one query for every department, not one per row). */
+async function liaisonNames(em: EntityManager): Promise<Map<string, string>> {
+  const rows: Row[] = await em.query(
+    "SELECT g.scope AS d, MIN(p.name) AS name FROM role_grants g JOIN people p ON p.id = g.person_id WHERE g.role = 'liaison' AND p.active = 1 GROUP BY g.scope",
+  );
+  return new Map(rows.map((r) => [String(r.d), String(r.name)]));
+}
+
 /** The tasks of the cycles due in the range (or of one cycle), with the department and current liaison's name. */
 async function taskRows(em: EntityManager, selector: { range?: { start: number; end: number }; cycleNumber?: string }, withText: boolean): Promise<TaskRow[]> {
   const where: string[] = [];
@@ -141,20 +149,19 @@ async function taskRows(em: EntityManager, selector: { range?: { start: number; 
     params.push(selector.range.start, selector.range.end);
   }
   const rows: Row[] = await em.query(
-    `SELECT c.number, c.due_at, t.department_id, d.name AS department_name,
-            (SELECT MIN(p.name) FROM role_grants g JOIN people p ON p.id = g.person_id WHERE g.role = 'liaison' AND g.scope = t.department_id) AS liaison_name,
-            t.status, t.submitted_at, t.late_days${withText ? ', v.sections_enc, t.attachment_text_enc' : ''}
+    `SELECT c.number, c.due_at, t.department_id, d.name AS department_name, t.status, t.submitted_at, t.late_days${withText ? ', v.sections_enc, t.attachment_text_enc' : ''}
      FROM cycle_tasks t JOIN cycles c ON c.id = t.cycle_id LEFT JOIN departments d ON d.id = t.department_id
      ${withText ? 'LEFT JOIN cycle_report_versions v ON v.task_id = t.id AND v.version = t.version' : ''}
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.due_at, d.name`,
     params,
   );
+  const liaisons = await liaisonNames(em);
   return rows.map((r) => ({
     number: String(r.number),
     dueAt: Number(r.due_at),
     departmentId: String(r.department_id),
     departmentName: String(r.department_name ?? r.department_id),
-    liaisonName: r.liaison_name === null || r.liaison_name === undefined ? null : String(r.liaison_name),
+    liaisonName: liaisons.get(String(r.department_id)) ?? null,
     status: String(r.status),
     submittedAt: r.submitted_at === null || r.submitted_at === undefined ? null : Number(r.submitted_at),
     lateDays: Number(r.late_days ?? 0),
@@ -212,16 +219,14 @@ export async function supervisionRows(
   options: { cycleNumber?: string; now?: number } = {},
 ): Promise<SupervisionFact[]> {
   const now = options.now ?? Date.now();
-  const departments: Row[] = await em.query(
-    `SELECT d.id, d.name, (SELECT MIN(p.name) FROM role_grants g JOIN people p ON p.id = g.person_id WHERE g.role = 'liaison' AND g.scope = d.id) AS liaison_name
-     FROM departments d WHERE d.active = 1 AND d.parent_id IS NOT NULL ORDER BY d.name`,
-  );
+  const departments: Row[] = await em.query('SELECT d.id, d.name FROM departments d WHERE d.active = 1 AND d.parent_id IS NOT NULL ORDER BY d.name');
+  const liaisons = await liaisonNames(em);
   const facts = new Map<string, SupervisionFact>();
   for (const d of departments) {
     facts.set(String(d.id), {
       departmentId: String(d.id),
       departmentName: String(d.name),
-      liaisonName: d.liaison_name === null || d.liaison_name === undefined ? null : String(d.liaison_name),
+      liaisonName: liaisons.get(String(d.id)) ?? null,
       reportsOnTime: 0,
       reportsLate: 0,
       lateDays: 0,
