@@ -112,7 +112,7 @@ async function benchmark(target: Target): Promise<string[]> {
 
 async function main(): Promise<void> {
   const mysqlUrl = (process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL)?.replace(/\/+$/, '');
-  const targets: (() => Promise<Target>)[] = [async () => sqliteTarget()];
+  const targets: (() => Promise<Target>)[] = process.env.BENCH_SKIP_SQLITE ? [] : [async () => sqliteTarget()];
   if (mysqlUrl) targets.push(() => mysqlTarget(mysqlUrl));
   const rows: string[] = [];
   for (const make of targets) rows.push(...(await benchmark(await make())));

@@ -83,9 +83,12 @@ export class Cycles1764560000000 implements MigrationInterface {
         indices: [new TableIndex({ name: 'idx_liaison_records_day', columnNames: ['day', 'kind'] })],
       }),
     );
+    // 督查 counts immediate reports per department over a year.
+    await queryRunner.createIndex('insights', new TableIndex({ name: 'idx_insights_kind_created', columnNames: ['kind', 'created_at', 'department_id'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('insights', 'idx_insights_kind_created');
     await queryRunner.dropTable('liaison_records');
     await queryRunner.dropTable('cycle_report_versions');
     await queryRunner.dropTable('cycle_tasks');

@@ -252,16 +252,23 @@ export async function supervisionRows(
       f.lateDays += t.lateDays;
     } else if (t.dueAt <= now) f.reportsMissing++;
   }
+  // Two queries each covered by an index (idx_insights_period; idx_insights_kind_created for the
+  // few immediate reports): one with SUM(CASE kind …) read every row on MariaDB (1.7 s for 200,000).
   const counts: Row[] = await em.query(
-    `SELECT department_id AS d, COUNT(*) AS n, SUM(CASE WHEN kind = 'immediate' THEN 1 ELSE 0 END) AS imm
-     FROM insights WHERE created_at >= ? AND created_at < ? AND department_id IS NOT NULL GROUP BY department_id`,
+    'SELECT department_id AS d, COUNT(*) AS n FROM insights WHERE created_at >= ? AND created_at < ? AND department_id IS NOT NULL GROUP BY department_id',
     [range.start, range.end],
   );
   for (const row of counts) {
     const f = facts.get(String(row.d));
-    if (!f) continue;
-    f.insights = Number(row.n);
-    f.immediateReports = Number(row.imm ?? 0);
+    if (f) f.insights = Number(row.n);
+  }
+  const immediate: Row[] = await em.query(
+    "SELECT department_id AS d, COUNT(*) AS n FROM insights WHERE kind = 'immediate' AND created_at >= ? AND created_at < ? AND department_id IS NOT NULL GROUP BY department_id",
+    [range.start, range.end],
+  );
+  for (const row of immediate) {
+    const f = facts.get(String(row.d));
+    if (f) f.immediateReports = Number(row.n);
   }
   const acks: Row[] = await em.query(
     `SELECT i.department_id AS d, e.acknowledged_at - i.created_at AS ms FROM escalations e JOIN insights i ON i.id = e.insight_id
