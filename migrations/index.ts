@@ -5,6 +5,7 @@ import { DepartmentPlatform1764400000000 } from './1764400000000-department-plat
 import { KernelTimersFiles1764500000000 } from './1764500000000-kernel-timers-files';
 import { RoleGrantSource1764510000000 } from './1764510000000-role-grant-source';
 import { Analysis1764530000000 } from './1764530000000-analysis';
+import { Cycles1764560000000 } from './1764560000000-cycles';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   KernelTimersFiles1764500000000,
   RoleGrantSource1764510000000,
   Analysis1764530000000,
+  Cycles1764560000000,
 ];

@@ -27,6 +27,8 @@ import { caseModule } from './modules/cases/case-commands';
 import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
+import { cycleModule } from './modules/cycles/cycle-commands';
+import { departmentReportFacts, supervisionFacts } from './modules/cycles/cycle-queries';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
@@ -63,6 +65,8 @@ export interface XinshengApp {
   escalations: EscalationWorker;
   /** The one durable timer worker (escalation steps, deadlines, reminders, cycle openings …). */
   timers: TimerWorker;
+  /** What the bot's modules are built with (the CLI runs module work outside a turn). */
+  services: BotServices;
   adapters: PlatformAdapter[];
   koa: Koa;
   /** Runs pending migrations. */
@@ -75,7 +79,7 @@ export interface XinshengApp {
 }
 
 /** The bot's modules, in the order their commands appear in 帮助. */
-export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, orgModule];
+export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, cycleModule, suggestionModule, orgModule];
 
 /** Connects to DATABASE_URL; a failure names the variable (`DATABASE_URL：无法连接数据库 …`). */
 async function openDatabase(database: Config['database']): Promise<DataSource> {
@@ -113,9 +117,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
+    quarterlyCycle: config.quarterlyCycle,
     facts: {
       themes: (em, _services, range, options) =>
         themesForPeriod(em, { cipher, ...config.analysis, timeZone: config.timeZone }, range, { departmentIds: options?.departmentId ? [options.departmentId] : null }),
+      departmentReports: departmentReportFacts,
+      supervision: supervisionFacts,
     },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
@@ -189,6 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     outbox,
     escalations,
     timers,
+    services,
     adapters,
     koa,
     async migrate() {

@@ -6,6 +6,8 @@ import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { consoleUrl, runChat } from './cli/chat';
+import { createJobContext } from './bot/job-context';
+import { openQuarterByHand } from './modules/cycles/cycle-commands';
 
 const USAGE = `用法：xinsheng <命令>
   serve                      运行机器人（HTTP 端口 PORT、各平台、消息投递）；启动前先执行待执行的数据库迁移
@@ -14,6 +16,8 @@ const USAGE = `用法：xinsheng <命令>
   org sync                   从已连接的企业微信/钉钉通讯录读取部门和人员
   role USER ROLE             授予角色 office | deputy | secretary（机关党委 | 分管领导 | 书记）；-ROLE 为撤销
   chat --as USER [--url URL] 通过本地控制台平台与运行中的服务对话（默认地址按 PORT 和 .env）
+  cycle open 2026Q4 [--due YYYY-MM-DD]
+                             手动开启一个季度的定期报告周期，各部门联络员收到任务
   ledger verify              核验工作台账的哈希链，指出第一条被改动、删除或调换顺序的记录
   ledger export --from DATE --to DATE FILE.xlsx
                              把这些日期的工作台账记录导出为 Excel 文件，每条记录一行`;
@@ -77,6 +81,13 @@ async function run(argv: string[]): Promise<number> {
         console.log(`已导出 ${entries} 条工作台账记录（${request.from} 至 ${request.to}）到 ${request.file}。`);
         return 0;
       }
+      case 'cycle open': {
+        if (!rest[0]) throw new Error('cycle open 需要季度，例如 xinsheng cycle open 2026Q4');
+        await app.migrate();
+        const due = rest.indexOf('--due') >= 0 ? rest[rest.indexOf('--due') + 1] : undefined;
+        console.log(await app.transact((em) => openQuarterByHand(createJobContext(em, app.services, Date.now()), rest[0], due)));
+        return 0;
+      }
       default:
         if (command === 'role' && sub && rest[0]) {
           await app.migrate();
@@ -89,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger']);
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger', 'cycle']);
 
 async function withApp(config: Config, work: (app: XinshengApp) => Promise<number>): Promise<number> {
   const app = await createApp(config);

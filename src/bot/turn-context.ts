@@ -13,6 +13,7 @@ import type { LedgerRecord } from '../core/ledger';
 import type { Actor } from '../core/actor';
 import type { DirectorySnapshot } from '../core/platform-adapter';
 import type { Insight } from '../db/entities/insight.entity';
+import type { QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
 
 /** What handlers need beyond the turn itself; built once by the composition root. */
 export interface BotServices {
@@ -26,6 +27,8 @@ export interface BotServices {
   minCommentGroupSize: number;
   /** Quiet hours, rest days and once-a-day: every reminder goes through it. */
   reminders: ReminderPolicy;
+  /** When quarterly reporting cycles open and are due (QUARTERLY_CYCLE_OPENS / _DUE). */
+  quarterlyCycle: QuarterlyCycleSchedule;
   /** What other modules expose (questionnaire results, department reports, themes, supervision). */
   facts: FactSources;
   /** The platform a person is reached on when the bot writes first (alerts, notices). */

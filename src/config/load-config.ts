@@ -4,6 +4,7 @@ import { ConfigError } from '../core/errors';
 import { EnvSchema, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
+import { parseDayTime, type QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
 
 /** What each variable must be, in the words of README's configuration table. */
 const EXPECTED: Record<string, string> = {
@@ -69,6 +70,8 @@ export interface Config {
   reminders: { quietHours: QuietHours; holidaysFile?: string };
   /** 研判 (analysis): THEME_SPREAD departments make a theme 倾向性; MIN_THEME_COUNT insights make it shown. */
   analysis: { themeSpread: number; minThemeCount: number };
+  /** When quarterly cycles open and are due (QUARTERLY_CYCLE_OPENS, QUARTERLY_CYCLE_DUE). */
+  quarterlyCycle: QuarterlyCycleSchedule;
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -94,6 +97,11 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   if (production && !env.DATA_KEY) problems.push('DATA_KEY：NODE_ENV=production 时必须设置（生成：openssl rand -base64 32）');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
   if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS：${escalationSteps.problem}`);
+  const opens = parseDayTime(env.QUARTERLY_CYCLE_OPENS)!;
+  const due = parseDayTime(env.QUARTERLY_CYCLE_DUE)!;
+  if (opens.day * 1440 + opens.hour * 60 + opens.minute >= due.day * 1440 + due.hour * 60 + due.minute) {
+    problems.push('QUARTERLY_CYCLE_DUE：应晚于 QUARTERLY_CYCLE_OPENS（同为季度最后一个月中的日期和时间）');
+  }
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
 
   return {
@@ -110,6 +118,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
     analysis: { themeSpread: env.THEME_SPREAD, minThemeCount: env.MIN_THEME_COUNT },
+    quarterlyCycle: { opens: parseDayTime(env.QUARTERLY_CYCLE_OPENS)!, due: parseDayTime(env.QUARTERLY_CYCLE_DUE)! },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

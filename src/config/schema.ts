@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
 import { parseQuietHours } from '../core/reminder-policy';
+import { parseDayTime } from '../modules/cycles/cycle-schedule';
 
 const duration = (fallback: string) =>
   z
@@ -63,6 +64,9 @@ export const EnvSchema = z.object({
   THEME_SPREAD: z.coerce.number().int().min(2).default(3),
   /** 研判: a theme is shown only with at least this many insights behind it. */
   MIN_THEME_COUNT: z.coerce.number().int().min(2).default(3),
+  /** Quarterly cycle (定期报告): day of the quarter's last month and local time it opens / is due. */
+  QUARTERLY_CYCLE_OPENS: z.string().default('15 09:00').refine((v) => parseDayTime(v) !== null, 'expected a day (1-28) of the quarter\'s last month and a time, such as 15 09:00'),
+  QUARTERLY_CYCLE_DUE: z.string().default('25 17:00').refine((v) => parseDayTime(v) !== null, 'expected a day (1-28) of the quarter\'s last month and a time, such as 25 17:00'),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -14,6 +14,8 @@ export interface CardSubject {
 /** Card instances: rendered once from bot-cards/, kept so that every copy can show the latest state. */
 export interface CardStore {
   create(em: EntityManager, template: string, vars: CardVars, subject: CardSubject | null, now: number): Promise<Card>;
+  /** Creates many cards of one template with multi-row INSERTs (a fan-out: one task card per department). */
+  createMany(em: EntityManager, template: string, items: { vars: CardVars; subject: CardSubject | null }[], now: number): Promise<Card[]>;
   load(em: EntityManager, cardId: string): Promise<{ card: Card; subject: CardSubject | null } | null>;
   /** Re-renders the card (new vars) and/or sets its state, and queues updates of delivered copies. */
   update(em: EntityManager, cardId: string, change: { vars?: CardVars; state?: string | null }, now: number): Promise<Card>;
@@ -44,6 +46,23 @@ export function createCardStore(catalog: CardCatalog, cipher: DataCipher): CardS
         updatedAt: now,
       });
       return card;
+    },
+    async createMany(em, template, items, now) {
+      const cards = items.map((item) => catalog.render(template, randomUUID(), item.vars));
+      const rows = cards.map((card, i) => ({
+        id: card.cardId,
+        template,
+        contentEnc: encode({ card, vars: items[i].vars }),
+        state: null,
+        subjectType: items[i].subject?.type ?? null,
+        subjectId: items[i].subject?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      }));
+      for (let i = 0; i < rows.length; i += 200) {
+        await em.createQueryBuilder().insert().into(CardEntity).values(rows.slice(i, i + 200)).updateEntity(false).execute();
+      }
+      return cards;
     },
     async load(em, cardId) {
       const row = await em.findOneBy(CardEntity, { id: cardId });

@@ -54,12 +54,12 @@ export function parseRecipientKey(key: string): Recipient {
  */
 const PRIORITY_RANK: Record<OutboundPriority, number> = { alert: 0, reply: 1, bulk: 2 };
 
-export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
+function outboundRows(cipher: DataCipher, draft: OutboundDraft, now: number) {
   const groupId = randomUUID();
   const priority = PRIORITY_RANK[draft.priority ?? 'reply'];
   const delivered = draft.platform === 'console';
   const contentEnc = cipher.encrypt(JSON.stringify(draft.content));
-  const rows = draft.recipients.map((recipient) => ({
+  return draft.recipients.map((recipient) => ({
     groupId,
     platform: draft.platform,
     recipient: recipientKey(recipient),
@@ -77,7 +77,22 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
     createdAt: now,
     sentAt: delivered ? now : null,
   }));
+}
+
+export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
+  const rows = outboundRows(cipher, draft, now);
   if (rows.length > 0) await em.insert(OutboundMessageEntity, rows);
+}
+
+/**
+ * Writes many drafts at once (a fan-out of different contents, such as one task card per
+ * department): multi-row INSERTs without reading the rows back.
+ */
+export async function enqueueOutboundMany(em: EntityManager, cipher: DataCipher, drafts: OutboundDraft[], now: number): Promise<void> {
+  const rows = drafts.flatMap((draft) => outboundRows(cipher, draft, now));
+  for (let i = 0; i < rows.length; i += 200) {
+    await em.createQueryBuilder().insert().into(OutboundMessageEntity).values(rows.slice(i, i + 200)).updateEntity(false).execute();
+  }
 }
 
 /** Queues an update of every copy of a card already delivered on a platform that shows updates. */

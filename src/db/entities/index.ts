@@ -5,6 +5,7 @@ import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
+import { CycleEntity, CycleReportVersionEntity, CycleTaskEntity, LiaisonRecordEntity } from './cycle.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity, KeywordMonthDepartmentEntity, KeywordMonthEntity } from './analysis.entity';
 
@@ -31,4 +32,5 @@ export const entities = [
   StoredFileEntity,
   StoredFileChunkEntity,
   AnalysisKeywordEntity, InsightKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, KeywordMonthEntity, KeywordMonthDepartmentEntity,
+  ...[CycleEntity, CycleTaskEntity, CycleReportVersionEntity, LiaisonRecordEntity],
 ];

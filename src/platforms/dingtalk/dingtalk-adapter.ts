@@ -216,6 +216,11 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
       }
     },
 
+    async downloadFile(file) {
+      const got = await client.downloadMessageFile(config.robotCode, file.ref);
+      return { data: got.data, name: file.name, mimeType: got.mimeType ?? undefined };
+    },
+
     fetchDirectory(): Promise<DirectorySnapshot> {
       return fetchDingtalkDirectory(client);
     },

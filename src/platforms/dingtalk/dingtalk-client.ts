@@ -264,6 +264,24 @@ export class DingtalkClient {
   }
 
   /** Uploads a file (legacy media API) and returns its media_id for sampleFile. */
+  /**
+   * A file a person sent the robot: messageFiles/download turns its downloadCode into a short-lived
+   * downloadUrl, which is then fetched without the token.
+   */
+  async downloadMessageFile(robotCode: string, downloadCode: string): Promise<{ data: Buffer; mimeType: string | null }> {
+    const { downloadUrl } = await this.api<{ downloadUrl?: string }>('POST', '/v1.0/robot/messageFiles/download', { robotCode, downloadCode });
+    if (!downloadUrl) throw new PlatformApiError(PLATFORM, 'messageFiles/download gave no downloadUrl', { retryable: false });
+    let response: Response;
+    try {
+      response = await this.fetch(downloadUrl, { method: 'GET', signal: AbortSignal.timeout(this.timeoutMs * 6) });
+    } catch (error) {
+      throw networkError('messageFiles/download', error);
+    }
+    if (!response.ok) throw new PlatformApiError(PLATFORM, `file download failed (HTTP ${response.status})`, { status: response.status, retryable: response.status >= 500 });
+    const type = response.headers.get('content-type');
+    return { data: Buffer.from(await response.arrayBuffer()), mimeType: type ? type.split(';')[0].trim() : null };
+  }
+
   async uploadMedia(fileName: string, mimeType: string, data: Buffer): Promise<string> {
     const path = '/media/upload';
     return this.withRetries(path, async () => {

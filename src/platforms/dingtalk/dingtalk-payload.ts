@@ -21,6 +21,9 @@ export const RobotMessageSchema = z.object({
     .object({
       recognition: z.string().optional(),
       richText: z.array(z.object({ text: z.string().optional() }).passthrough()).optional(),
+      /** File messages (msgtype file): for /v1.0/robot/messageFiles/download, and the file's name. */
+      downloadCode: z.string().optional(),
+      fileName: z.string().optional(),
     })
     .passthrough()
     .optional(),

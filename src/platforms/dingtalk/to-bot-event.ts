@@ -28,6 +28,9 @@ export function robotMessageToEvent(message: RobotMessage, receivedAt: number): 
     conversation: group ? { kind: 'group' as const, id: message.conversationId } : { kind: 'direct' as const, id: senderId },
     receivedAt,
   };
+  if (message.msgtype === 'file' && message.content?.downloadCode) {
+    return { ...base, type: 'file', file: { name: message.content.fileName || 'file', ref: message.content.downloadCode } };
+  }
   const text = messageText(message);
   const action = parseCardActionText(text);
   if (action) return { ...base, type: 'card_action', cardId: action.cardId, action: action.action, values: action.values };

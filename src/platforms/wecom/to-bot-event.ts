@@ -22,6 +22,7 @@ const NON_TEXT_MESSAGES = new Set(['image', 'voice', 'video', 'file', 'location'
  */
 export function toBotEvent(message: WecomMessage, receivedAt: number): BotEvent | null {
   if (message.MsgType === 'text') return toMessageEvent(message, message.Content ?? '', receivedAt);
+  if (message.MsgType === 'file' && message.MediaId) return toFileEvent(message, message.MediaId, receivedAt);
   // A picture or a voice note is not a command; as an empty message it gets the short help reply
   // instead of silence.
   if (NON_TEXT_MESSAGES.has(message.MsgType)) return toMessageEvent(message, '', receivedAt);
@@ -48,6 +49,13 @@ function toMessageEvent(message: WecomMessage, text: string, receivedAt: number)
     ? `wecom:msg:${message.MsgId}`
     : `wecom:msg:${message.FromUserName}:${message.CreateTime}:${message.MsgType}`;
   return { ...base(message, id, receivedAt), type: 'message', text };
+}
+
+/** A file (a department report as .docx): the kernel downloads it with media/get before the turn. */
+function toFileEvent(message: WecomMessage, mediaId: string, receivedAt: number): BotEvent {
+  const { id } = toMessageEvent(message, '', receivedAt);
+  const size = message.FileSize && /^\d{1,12}$/.test(message.FileSize) ? Number(message.FileSize) : undefined;
+  return { ...base(message, id, receivedAt), type: 'file', file: { name: message.FileName || 'file', ref: mediaId, size } };
 }
 
 function eventId(message: WecomMessage, ...parts: string[]): string {

@@ -188,6 +188,11 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
       });
     },
 
+    async downloadFile(file) {
+      const got = await client.downloadMedia(file.ref);
+      return { data: got.data, name: got.name ?? file.name, mimeType: got.mimeType ?? undefined };
+    },
+
     fetchDirectory() {
       return fetchWecomDirectory(client);
     },

@@ -31,6 +31,8 @@ export interface WecomClient {
   post(path: string, body: unknown, query?: Record<string, string>): Promise<WecomResponse>;
   /** media/upload?type=file; the file name is what recipients see. Returns the media_id. */
   uploadFile(fileName: string, mimeType: string, data: Buffer): Promise<string>;
+  /** media/get: the bytes of a file a person sent (MediaId, valid 3 days), with the name WeCom gives it. */
+  downloadMedia(mediaId: string): Promise<{ data: Buffer; name: string | null; mimeType: string | null }>;
   configurationProblems(): string[];
 }
 
@@ -193,10 +195,55 @@ export function createWecomClient(options: WecomClientOptions): WecomClient {
       if (typeof response.media_id !== 'string') throw toError('media/upload', { errcode: -1 });
       return response.media_id;
     },
+    async downloadMedia(mediaId) {
+      for (let tokenAttempt = 0; ; tokenAttempt++) {
+        const token = await accessToken();
+        let response: Response;
+        try {
+          response = await fetch(url('media/get', { access_token: token, media_id: mediaId }), { method: 'GET', signal: AbortSignal.timeout(timeoutMs * 6) });
+        } catch (cause) {
+          log.warn({ path: 'media/get', reason: (cause as Error).name }, 'wecom network error');
+          throw new PlatformApiError('wecom', 'WeCom media/get: network error', { retryable: true }, { cause });
+        }
+        const type = response.headers.get('content-type') ?? '';
+        // Errors come back as JSON (40007: the media id is invalid or expired); a file as its bytes.
+        if (/json|text\/plain/i.test(type) || response.status >= 400) {
+          const answer = (await response.json().catch(() => ({ errcode: -1 }))) as WecomResponse;
+          if (TOKEN_ERRCODES.has(answer.errcode) && tokenAttempt === 0) {
+            forget(token);
+            continue;
+          }
+          noteOutcome('media/get', answer.errcode);
+          throw toError('media/get', answer.errcode ? answer : { errcode: -1 });
+        }
+        const data = Buffer.from(await response.arrayBuffer());
+        return { data, name: fileNameOf(response.headers.get('content-disposition')), mimeType: type.split(';')[0].trim() || null };
+      }
+    },
     configurationProblems() {
       return [...problems.values()];
     },
   };
+}
+
+/** The file name of a Content-Disposition header (`filename*=UTF-8''…` or `filename="…"`), or null. */
+export function fileNameOf(header: string | null): string | null {
+  if (!header) return null;
+  const extended = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[1].trim());
+    } catch {
+      return null;
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/.exec(header);
+  if (!plain) return null;
+  // WeCom sends the UTF-8 bytes of a Chinese name as they are; fetch reads header bytes as Latin-1.
+  const raw = plain[1].trim();
+  const bytes = Buffer.from(raw, 'latin1');
+  const utf8 = bytes.toString('utf8');
+  return /[^\u0000-\u00ff]/.test(raw) || utf8.includes('\ufffd') ? raw : utf8;
 }
 
 /**

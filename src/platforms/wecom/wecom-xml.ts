@@ -208,6 +208,10 @@ export const WecomMessageSchema = z.object({
   CardType: optionalText,
   ResponseCode: optionalText,
   ChatId: optionalText,
+  /** File messages: MediaId (for media/get, valid 3 days), and the file's name and size when WeCom gives them. */
+  MediaId: optionalText,
+  FileName: optionalText,
+  FileSize: optionalText,
   SelectedItems: z
     .union([z.object({ SelectedItem: z.array(SelectedItemSchema).optional() }), z.literal('')])
     .optional(),
