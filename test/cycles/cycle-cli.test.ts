@@ -35,12 +35,12 @@ describe('xinsheng cycle open', () => {
 
   it('opens a quarter by hand once; a past deadline needs --due; a bad quarter is refused', async () => {
     // A quarter far ahead, so the configured deadline (the 25th of its last month) is in the future.
-    expect(await cli('cycle', 'open', '2030Q1')).toEqual({ code: 0, text: 'Opened R-2030Q1, due 2030-03-25 17:00: 2 departments; 1 without a liaison (the office was told).' });
-    expect(await cli('cycle', 'open', '2030Q1')).toEqual({ code: 1, text: 'xinsheng: R-2030Q1 is already open' });
-    expect((await cli('cycle', 'open', '2020Q1')).text).toContain('has passed; give a later one with --due');
+    expect(await cli('cycle', 'open', '2030Q1')).toEqual({ code: 0, text: '已开启 R-2030Q1，截止 2030-03-25 17:00：2 个部门；其中 1 个部门没有联络员（已告知机关党委）。' });
+    expect(await cli('cycle', 'open', '2030Q1')).toEqual({ code: 1, text: 'xinsheng：R-2030Q1 已经开启，未重复开启' });
+    expect((await cli('cycle', 'open', '2020Q1')).text).toContain('已过，请用 --due YYYY-MM-DD 指定一个以后的日期');
     const due = formatZonedDate('Asia/Shanghai', Date.now() + 10 * 86_400_000);
-    expect(await cli('cycle', 'open', '2020Q1', '--due', due)).toMatchObject({ code: 0, text: expect.stringContaining(`Opened R-2020Q1, due ${due} 17:00`) });
-    expect((await cli('cycle', 'open', 'Q5')).text).toContain('cycle open needs a quarter such as 2026Q4');
+    expect(await cli('cycle', 'open', '2020Q1', '--due', due)).toMatchObject({ code: 0, text: expect.stringContaining(`已开启 R-2020Q1，截止 ${due} 17:00`) });
+    expect((await cli('cycle', 'open', 'Q5')).text).toContain('cycle open 需要季度，例如 2026Q4');
     expect(await t.app.dataSource.getRepository(CycleEntity).count()).toBe(2);
     expect(await t.app.dataSource.getRepository(CycleTaskEntity).count()).toBe(4);
   });

@@ -1,5 +1,6 @@
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { RoleGrantEntity } from '../../src/db/entities/org.entity';
+import { migrations } from '../../migrations';
 
 describe.each(testDatabases())('the role-grant migration on existing data (%s)', (database) => {
   let t: TestApp;
@@ -9,14 +10,16 @@ describe.each(testDatabases())('the role-grant migration on existing data (%s)',
   afterEach(() => t.stop());
 
   it('keeps the latest of two liaisons of a department, marks file-made liaisons as the file’s, and then refuses a second', async () => {
-    await t.app.dataSource.undoLastMigration();
+    // Back to the schema just before this migration (the later ones undone first).
+    const later = migrations.slice(migrations.findIndex((m) => m.name === 'RoleGrantSource1764510000000')).map((m) => m.name);
+    for (let i = 0; i < later.length; i++) await t.app.dataSource.undoLastMigration();
     const insert = (personId: string, role: string, scope: string, grantedBy: string | null, at: number) =>
       t.app.dataSource.query('INSERT INTO role_grants (person_id, role, scope, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)', [personId, role, scope, grantedBy, at]);
     await insert('zhangsan', 'liaison', 'd1', null, 1);
     await insert('lisi', 'liaison', 'd1', 'liu', 2);
     await insert('qianwu', 'liaison', 'd2', null, 3);
     await insert('liu', 'office', '', null, 4);
-    expect(await t.app.migrate()).toEqual(['RoleGrantSource1764510000000']);
+    expect(await t.app.migrate()).toEqual(later);
     const rows = await t.app.dataSource.getRepository(RoleGrantEntity).find({ order: { id: 'ASC' } });
     expect(rows.map((g) => [g.personId, g.role, g.scope, g.source, g.liaisonDepartment])).toEqual([
       ['lisi', 'liaison', 'd1', 'manual', 'd1'],

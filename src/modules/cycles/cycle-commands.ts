@@ -362,16 +362,16 @@ export const cycleModule: BotModule = {
 /** `xinsheng cycle open 2026Q4`: opens a quarter's cycle by hand (deadline as configured, or `due`). */
 export async function openQuarterByHand(ctx: JobContext, key: string, due?: string): Promise<string> {
   const quarter = parseQuarterKey(key);
-  if (!quarter) throw new Error(`cycle open needs a quarter such as 2026Q4, got "${key}"`);
+  if (!quarter) throw new Error(`cycle open 需要季度，例如 2026Q4，实际为「${key}」`);
   const dueAt = due ? parseDeadline(due, ctx.services.timeZone, ctx.now) : quarterlyTimes(ctx.services.timeZone, ctx.services.quarterlyCycle, quarter).dueAt;
-  if (dueAt === null) throw new Error(`--due must be a date such as 2026-12-28, got "${due}"`);
-  if (dueAt <= ctx.now) throw new Error(`the deadline ${formatTime(ctx.services, dueAt)} has passed; give a later one with --due YYYY-MM-DD`);
+  if (dueAt === null) throw new Error(`--due 应为日期，例如 2026-12-28，实际为「${due}」`);
+  if (dueAt <= ctx.now) throw new Error(`截止时间 ${formatTime(ctx.services, dueAt)} 已过，请用 --due YYYY-MM-DD 指定一个以后的日期`);
   try {
     const opened = await openQuarterly(ctx, quarter, dueAt);
-    const office = opened.withoutLiaison.length ? `; ${opened.withoutLiaison.length} without a liaison (the office was told)` : '';
-    return `Opened ${opened.cycle.number}, due ${formatTime(ctx.services, dueAt)}: ${opened.tasks} departments${office}.`;
+    const office = opened.withoutLiaison.length ? `；其中 ${opened.withoutLiaison.length} 个部门没有联络员（已告知机关党委）` : '';
+    return `已开启 ${opened.cycle.number}，截止 ${formatTime(ctx.services, dueAt)}：${opened.tasks} 个部门${office}。`;
   } catch (error) {
-    if (error instanceof CycleConflict) throw new Error(`R-${quarterKey(quarter)} is already open`);
+    if (error instanceof CycleConflict) throw new Error(`R-${quarterKey(quarter)} 已经开启，未重复开启`);
     throw error;
   }
 }
