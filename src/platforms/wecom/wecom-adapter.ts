@@ -197,7 +197,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   };
 }
 
-function withTitle(title: string, markdown: string): string {
+export function withTitle(title: string, markdown: string): string {
   if (!title || markdown.trimStart().startsWith(`**${title}**`) || markdown.trimStart().startsWith(`# ${title}`)) return markdown;
   return `**${title}**\n${markdown}`;
 }
