@@ -115,8 +115,10 @@ export class FakeRobotGateway {
     this.server = http.createServer((req, res) => this.onHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => {
       this.upgradeAttempts.push(Date.now());
+      socket.on('error', () => undefined);
       if (this.refusing) {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        this.notify();
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));

@@ -142,7 +142,8 @@ export class RobotConnection {
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.heartbeatMs = options.heartbeatMs ?? 30_000;
-    this.silenceMs = options.silenceMs ?? 3 * this.heartbeatMs;
+    // Below the SDK's own verdict (three heartbeats without a receipt), so the bot's watchdog decides.
+    this.silenceMs = options.silenceMs ?? 2.5 * this.heartbeatMs;
     this.takeoverHoldMs = options.takeoverHoldMs ?? 5 * 60_000;
     this.stableMs = options.stableMs ?? 30_000;
     this.random = options.random ?? Math.random;
