@@ -1,16 +1,17 @@
 import { importSampleOrg } from '../helpers/org-fixture';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../escalation/support';
 import { BOT_ID, BOT_SECRET, FakeRobotGateway, type SentFrame } from './fake-robot-gateway';
 
 /** The whole app in WECOM_MODE=robot (SQLite), connected to the fake robot gateway through WECOM_BOT_WS_URL. */
-describe('WeCom robot mode end to end', () => {
+describe.each(testDatabases())('WeCom robot mode end to end (%s)', (database) => {
   let gateway: FakeRobotGateway;
   let t: TestApp;
 
   beforeEach(async () => {
     gateway = await new FakeRobotGateway().start();
     t = await startTestApp({
+      database,
       serve: true,
       env: { WECOM_MODE: 'robot', WECOM_BOT_ID: BOT_ID, WECOM_BOT_SECRET: BOT_SECRET, WECOM_BOT_WS_URL: gateway.wsUrl, CONSOLE: 'off' },
     });
