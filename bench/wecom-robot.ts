@@ -95,7 +95,7 @@ async function serveTransportOnly(): Promise<void> {
 
 function startServer(wsUrl: string, role: 'app' | 'transport'): Promise<ChildProcess> {
   const child = fork(__filename, [role], {
-    execArgv: ['-r', path.join(__dirname, 'register-ts.js')],
+    execArgv: ['-r', path.join(__dirname, 'register-ts.js'), ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [])],
     env: { ...process.env, BENCH_WS_URL: wsUrl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -144,6 +144,9 @@ function pickWecomRobot(env: Env, problems: string[]): WecomRobotConfig | undefi
   const missing = (['WECOM_BOT_ID', 'WECOM_BOT_SECRET'] as const).filter((name) => !env[name]);
   for (const name of missing) problems.push(`${name}: missing (needed because WECOM_MODE=robot)`);
   if (!env.WECOM_BOT_ID || !env.WECOM_BOT_SECRET) return undefined;
+  if (Boolean(env.WECOM_CORP_ID) !== Boolean(env.WECOM_SECRET)) {
+    problems.push(`${env.WECOM_CORP_ID ? 'WECOM_SECRET' : 'WECOM_CORP_ID'}: missing (directory sync in robot mode needs both WECOM_CORP_ID and the address-book WECOM_SECRET)`);
+  }
   const directory =
     env.WECOM_CORP_ID && env.WECOM_SECRET ? { corpId: env.WECOM_CORP_ID, secret: env.WECOM_SECRET, apiBase: env.WECOM_API_BASE } : undefined;
   return { botId: env.WECOM_BOT_ID, secret: env.WECOM_BOT_SECRET, wsUrl: env.WECOM_BOT_WS_URL.replace(/\/+$/, ''), directory };
