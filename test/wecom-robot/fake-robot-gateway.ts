@@ -113,6 +113,10 @@ export class FakeRobotGateway {
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => this.onHttp(req, res));
+    // Peers that vanish mid-request (a refused or terminated client) must not crash the test process.
+    this.server.on('connection', (socket) => socket.on('error', () => undefined));
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+    this.wss.on('error', () => undefined);
     this.server.on('upgrade', (req, socket, head) => {
       this.upgradeAttempts.push(Date.now());
       socket.on('error', () => undefined);
@@ -168,7 +172,7 @@ export class FakeRobotGateway {
   async waitFor(description: string, test: () => boolean, timeoutMs = 10_000): Promise<void> {
     if (test()) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${description}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${description} (connections opened: ${this.connectionCount}, open: ${this.clients.size}, active: ${this.activeConnection})`)), timeoutMs);
       this.waiters.push({
         test,
         resolve: () => {
@@ -253,7 +257,7 @@ export class FakeRobotGateway {
       if (old === newcomer || !old.authenticated) continue;
       old.authenticated = false;
       old.socket.send(JSON.stringify({ cmd: 'aibot_event_callback', headers: { req_id: `disc-${++sequence}` }, body: eventFrameBody({ event: { eventtype: 'disconnected_event' } }) }));
-      setTimeout(() => old.socket.close(), 20);
+      setTimeout(() => old.socket.terminate(), 20);
     }
   }
 }

@@ -202,12 +202,16 @@ describe('WeCom robot adapter (real SDK, fake gateway)', () => {
     expect((error as PlatformApiError).details).toMatchObject({ errcode: 45009, retryable: true });
   });
 
-  it('fails a delivery with a retryable error while the connection is down', async () => {
+  it('hands a delivery back for later (no attempt counted) while the connection is down, and a card update fails retryably', async () => {
     gateway.refusing = true;
     gateway.dropAll();
     await gateway.waitFor('the socket to close', () => gateway.openSockets === 0);
-    const error = await robot.adapter.deliver({ recipients: [{ kind: 'user', userId: 'liu' }], content: { kind: 'text', text: 'x' } }).catch((e: unknown) => e);
-    expect((error as PlatformApiError).details).toMatchObject({ errcode: 'not_connected', retryable: true });
+    const recipients = [{ kind: 'user' as const, userId: 'liu' }, { kind: 'group' as const, groupId: 'g' }];
+    expect(await robot.adapter.deliver({ recipients, content: { kind: 'text', text: 'x' } })).toMatchObject({ retryLater: recipients });
+    const error = await robot.adapter.updateCard({ kind: 'user', userId: 'liu' }, 'card-1@abc', sampleCard({ state: '已阅' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlatformApiError);
+    expect((error as PlatformApiError).details.retryable).toBe(true);
+    expect(gateway.framesOf('aibot_send_msg')).toHaveLength(0);
     expect(robot.adapter.connectionStatus()).toMatchObject({ state: 'reconnecting', lastError: expect.any(String) });
   });
 });

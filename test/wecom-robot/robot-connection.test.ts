@@ -67,7 +67,9 @@ describe('WeCom robot connection lifecycle (real SDK, fake gateway)', () => {
     const bUp = b.connected();
     await b.adapter.start(sinkB);
     await bUp;
-    await gateway.waitFor('the first socket to close', () => gateway.openSockets === 1);
+    await gateway.waitFor('the first socket to close', () => gateway.openSockets === 1).catch((error: Error) => {
+      throw new Error(`${error.message}; A: ${JSON.stringify(a.statuses)}; B: ${JSON.stringify(b.statuses)}`);
+    });
     expect(a.statuses).toContainEqual({ type: 'disconnected', reason: 'taken_over' });
     expect(a.statuses).toContainEqual(expect.objectContaining({ type: 'reconnect_scheduled', standby: true, delayMs: 60_000 }));
     expect(a.adapter.connectionStatus().state).toBe('standby');
@@ -116,7 +118,10 @@ describe('WeCom robot connection lifecycle (real SDK, fake gateway)', () => {
     await sleep(500);
     expect(gateway.upgradeAttempts.length).toBe(attempts);
     expect(gateway.openSockets).toBe(0);
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
+    // Sockets being torn down may hold a timer for a moment; a timer of ours (a 60 s reconnect) would stay.
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    for (let i = 0; i < 40 && timers() > timersBefore; i++) await sleep(50);
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
     expect(robot.adapter.connectionStatus().state).toBe('stopped');
   });
 });

@@ -163,8 +163,12 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
       try {
         await connection.sendMessage(chatId, bodies[i]);
       } catch (error) {
-        // What did not reach WeCom is not counted against the chat's limit.
-        if (error instanceof RobotNotConnectedError) pacer.release(chatId, bodies.length - i);
+        // What did not reach WeCom is not counted against the chat's limit; a connection lost before
+        // the first part is like no connection at all: later, without counting an attempt.
+        if (error instanceof RobotNotConnectedError) {
+          pacer.release(chatId, bodies.length - i);
+          if (i === 0) return { retryLater: [recipient] };
+        }
         throw toPlatformError(error);
       }
     }
@@ -216,7 +220,7 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
   async function sendState(recipient: Recipient, card: Card): Promise<void> {
     const markdown = card.state ? `**${card.title}**\n> 状态：${card.state}` : renderCardAsMarkdown(card);
     const result = await sendToChat(recipient, markdownBodies(markdown));
-    if (result.retryLater) throw new PlatformApiError('wecom', 'conversation limit reached for a card state message', { retryable: true });
+    if (result.retryLater) throw new PlatformApiError('wecom', 'card state message not sent now (connection down or conversation limit)', { retryable: true });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -244,7 +248,12 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
       const { content, recipients } = request;
       if (recipients.length === 0) return {};
       pacer.prune();
-      await connectionUp();
+      if (!(await connection.waitUntilConnected(connectWaitMs))) {
+        // Reconnecting, or another instance holds the robot: handed back to the outbox, tried again a
+        // minute later without counting an attempt, so an outage or a standby never dead-letters it.
+        log.warn({ state: connection.state, count: recipients.length }, 'wecom robot: not connected, delivery handed back for later');
+        return { retryLater: recipients };
+      }
       switch (content.kind) {
         case 'text':
           return sendToAll(recipients, markdownBodies(content.text));

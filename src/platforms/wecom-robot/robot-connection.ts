@@ -246,10 +246,14 @@ export class RobotConnection {
     this.pending = client;
     this.attemptTimer = setTimeout(() => this.onAttemptFailed(client, 'not authenticated in time'), this.connectTimeoutMs);
     client.connect();
+    const socket = internals(client).wsManager.ws;
     // Every frame received (heartbeat receipts included) proves the connection alive.
-    internals(client).wsManager.ws?.on('message', () => {
+    socket?.on('message', () => {
       if (this.current?.client === client) this.lastActivityAt = this.now();
     });
+    // The SDK strips the socket's listeners in some paths (a takeover) before it is gone: a late
+    // socket error must not become an uncaught exception.
+    socket?.on('error', () => undefined);
   }
 
   private createClient(): WSClient {
@@ -368,6 +372,7 @@ export class RobotConnection {
   private dispose(client: WSClient): void {
     client.removeAllListeners();
     client.on('error', () => undefined);
+    internals(client).wsManager.ws?.on('error', () => undefined);
     internals(client).wsManager.disconnect();
   }
 
