@@ -14,6 +14,7 @@
  *   npm run bench:wecom-robot          (BENCH_MESSAGES=10000 BENCH_IN_FLIGHT=100 to change the load)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createBenchApp } from './bench-app';
@@ -37,14 +38,8 @@ async function robotAdapterReporting(inner?: (sink: InboundSink) => InboundSink)
   const { createWecomRobotAdapter } = await import('../src/platforms/wecom-robot/robot-adapter');
   const { createLogger } = await import('../src/lib/logger');
   const robot = createWecomRobotAdapter({ config: { botId: BOT_ID, secret: BOT_SECRET, wsUrl: process.env.BENCH_WS_URL! }, log: createLogger('error') });
-  let batch: string[] = [];
-  const report = (id: string) => {
-    if (batch.length === 0) setImmediate(() => {
-      process.send!({ stored: batch });
-      batch = [];
-    });
-    batch.push(id);
-  };
+  // Reported at once, in the continuation of the commit, as a gateway acknowledgement would be sent.
+  const report = (id: string) => process.send!({ stored: [id] });
   return {
     ...robot,
     start: (sink: InboundSink) =>
@@ -187,6 +182,7 @@ async function run(role: 'app' | 'transport'): Promise<RunResult> {
 }
 
 async function orchestrate(): Promise<void> {
+  const loadBefore = os.loadavg()[0];
   const app = await run('app');
   const transport = await run('transport');
   const ratio = app.rate / transport.rate;
@@ -212,6 +208,7 @@ async function orchestrate(): Promise<void> {
     `- real app / transport alone: **${ratio.toFixed(2)}×** — target ≥ ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : '**not met**'}`,
     `- rows in inbound_events: ${app.recorded} for ${expected} frames pushed — ${app.recorded === expected ? 'every frame recorded, once' : '**MISMATCH**'}`,
     `- frames the real app sent meanwhile (replies within the conversation limits): ${app.sentByServer}`,
+    `- machine load average (1 min) when the run started: ${loadBefore.toFixed(1)} on ${os.cpus().length} cores — other work shares the machine, so compare rows of one run`,
   ].join('\n');
   recordBenchmark('wecom-robot', markdown);
   if (app.recorded !== expected) process.exitCode = 1;
