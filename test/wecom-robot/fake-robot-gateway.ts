@@ -200,10 +200,11 @@ export class FakeRobotGateway {
     const match = /^\/file\/([0-9a-f]+)$/.exec(req.url ?? '');
     const file = match ? this.files.get(match[1]) : undefined;
     if (!file) {
-      res.writeHead(404).end();
+      res.writeHead(404, { connection: 'close' }).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}` });
+    // No keep-alive: a pooled client socket reset by stop() would surface as an error in the test process.
+    res.writeHead(200, { connection: 'close', 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}` });
     res.end(file.data);
   }
 
