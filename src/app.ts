@@ -271,7 +271,8 @@ async function readiness(dataSource: DataSource, inbound: InboundStore, outbox: 
   }
   for (const adapter of adapters) {
     const problems = adapter.configurationProblems?.() ?? [];
-    checks[adapter.name] = problems.length ? { problems } : 'ok';
+    const connection = adapter.connectionStatus?.();
+    checks[adapter.name] = problems.length || connection ? { ...(connection ? { connection } : {}), ...(problems.length ? { problems } : {}) } : 'ok';
     if (problems.length) ready = false;
   }
   return { ready, checks };

@@ -42,6 +42,15 @@ export interface WecomConfig {
   apiBase: string;
 }
 
+/** WECOM_MODE=robot: the intelligent robot (智能机器人) over its long connection. */
+export interface WecomRobotConfig {
+  botId: string;
+  secret: string;
+  wsUrl: string;
+  /** The address-book secret (WECOM_CORP_ID + WECOM_SECRET), for directory sync; absent: `org import` only. */
+  directory?: { corpId: string; secret: string; apiBase: string };
+}
+
 export interface DingtalkConfig {
   clientId: string;
   clientSecret: string;
@@ -75,6 +84,7 @@ export interface Config {
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
+  wecomRobot?: WecomRobotConfig;
   dingtalk?: DingtalkConfig;
 }
 
@@ -87,12 +97,14 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
 
-  const wecom = pickWecom(env, problems);
+  const wecom = env.WECOM_MODE === 'callback' ? pickWecom(env, problems) : undefined;
+  const wecomRobot = env.WECOM_MODE === 'robot' ? pickWecomRobot(env, problems) : undefined;
   const dingtalk = pickDingtalk(env, problems);
-  const consoleOn = env.CONSOLE ?? (!wecom && !dingtalk);
+  const anyPlatform = Boolean(wecom || wecomRobot || dingtalk);
+  const consoleOn = env.CONSOLE ?? !anyPlatform;
   if (production && env.CONSOLE) problems.push('CONSOLE：NODE_ENV=production 时不能开启本地控制台平台，请删除 CONSOLE 或设为 off');
-  if (production && !wecom && !dingtalk) {
-    problems.push('WECOM_CORP_ID / DINGTALK_CLIENT_ID：NODE_ENV=production 时须配置企业微信或钉钉（见 README 的配置表）');
+  if (production && !anyPlatform) {
+    problems.push('WECOM_CORP_ID / WECOM_BOT_ID / DINGTALK_CLIENT_ID：NODE_ENV=production 时须配置企业微信（自建应用或智能机器人）或钉钉（见 README 的配置表）');
   }
   if (production && !env.DATA_KEY) problems.push('DATA_KEY：NODE_ENV=production 时必须设置（生成：openssl rand -base64 32）');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
@@ -122,6 +134,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,
+    wecomRobot,
     dingtalk,
   };
 }
@@ -172,6 +185,22 @@ function pickWecom(env: Env, problems: string[]): WecomConfig | undefined {
     encodingAesKey: env.WECOM_ENCODING_AES_KEY!,
     apiBase: env.WECOM_API_BASE,
   };
+}
+
+/**
+ * Robot mode needs the robot's id and secret (and none of the self-built app's variables). The
+ * address-book secret is optional: with WECOM_CORP_ID and WECOM_SECRET the directory can be synced.
+ */
+function pickWecomRobot(env: Env, problems: string[]): WecomRobotConfig | undefined {
+  const missing = (['WECOM_BOT_ID', 'WECOM_BOT_SECRET'] as const).filter((name) => !env[name]);
+  for (const name of missing) problems.push(`${name}: missing (needed because WECOM_MODE=robot)`);
+  if (!env.WECOM_BOT_ID || !env.WECOM_BOT_SECRET) return undefined;
+  if (Boolean(env.WECOM_CORP_ID) !== Boolean(env.WECOM_SECRET)) {
+    problems.push(`${env.WECOM_CORP_ID ? 'WECOM_SECRET' : 'WECOM_CORP_ID'}: missing (directory sync in robot mode needs both WECOM_CORP_ID and the address-book WECOM_SECRET)`);
+  }
+  const directory =
+    env.WECOM_CORP_ID && env.WECOM_SECRET ? { corpId: env.WECOM_CORP_ID, secret: env.WECOM_SECRET, apiBase: env.WECOM_API_BASE } : undefined;
+  return { botId: env.WECOM_BOT_ID, secret: env.WECOM_BOT_SECRET, wsUrl: env.WECOM_BOT_WS_URL.replace(/\/+$/, ''), directory };
 }
 
 function pickDingtalk(env: Env, problems: string[]): DingtalkConfig | undefined {

@@ -79,6 +79,14 @@ export const EnvSchema = z.object({
     .optional()
     .refine((v) => v === undefined || /^[A-Za-z0-9+/]{43}$/.test(v), 'must be the 43-character EncodingAESKey from the WeCom admin console'),
   WECOM_API_BASE: url.default('https://qyapi.weixin.qq.com'),
+  /** `callback`: the self-built app (自建应用) with a public callback URL; `robot`: the intelligent robot's long connection. */
+  WECOM_MODE: z.enum(['callback', 'robot']).default('callback'),
+  WECOM_BOT_ID: z.string().optional(),
+  WECOM_BOT_SECRET: z.string().optional(),
+  WECOM_BOT_WS_URL: z
+    .string()
+    .default('wss://openws.work.weixin.qq.com')
+    .refine((v) => /^wss?:\/\/[^\s/]+/.test(v), 'must be a ws:// or wss:// address'),
 
   DINGTALK_CLIENT_ID: z.string().optional(),
   DINGTALK_CLIENT_SECRET: z.string().optional(),

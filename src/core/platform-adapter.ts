@@ -54,6 +54,8 @@ export interface PlatformAdapter {
   fetchDirectory?(): Promise<DirectorySnapshot>;
   /** Problems a deployer must fix (bad credentials …), reported by /readyz. */
   configurationProblems?(): string[];
+  /** Transports that hold a connection (WeCom robot): its state and last error, shown by /readyz. */
+  connectionStatus?(): { state: string; lastError?: string };
   /** Maximum calls per second the dispatcher should make to this platform. */
   readonly sendRateLimitPerSecond?: number;
 }

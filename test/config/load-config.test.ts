@@ -75,3 +75,49 @@ describe('configuration from the environment', () => {
     expect(config.dataKey?.length).toBe(32);
   });
 });
+
+describe('WeCom robot mode (WECOM_MODE=robot)', () => {
+  it('needs the robot id and secret, not the self-built app variables, and defaults to the public address', () => {
+    const config = loadConfig({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'bot1', WECOM_BOT_SECRET: 's' });
+    expect(config.wecom).toBeUndefined();
+    expect(config.wecomRobot).toEqual({ botId: 'bot1', secret: 's', wsUrl: 'wss://openws.work.weixin.qq.com', directory: undefined });
+    expect(config.console).toBe(false);
+  });
+
+  it('names the missing robot variables', () => {
+    const message = problemsOf({ WECOM_MODE: 'robot' });
+    expect(message).toContain('WECOM_BOT_ID: missing');
+    expect(message).toContain('WECOM_BOT_SECRET: missing');
+    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_CORP_ID: 'ww1' })).toContain('WECOM_SECRET: missing');
+  });
+
+  it('uses WECOM_CORP_ID + WECOM_SECRET (the address-book secret) for directory sync only, and a private address', () => {
+    const config = loadConfig({
+      WECOM_MODE: 'robot',
+      WECOM_BOT_ID: 'bot1',
+      WECOM_BOT_SECRET: 's',
+      WECOM_BOT_WS_URL: 'wss://ws.corp.example/',
+      WECOM_CORP_ID: 'ww1',
+      WECOM_SECRET: 'contacts',
+      WECOM_API_BASE: 'https://qyapi.corp.example',
+    });
+    expect(config.wecomRobot).toEqual({
+      botId: 'bot1',
+      secret: 's',
+      wsUrl: 'wss://ws.corp.example',
+      directory: { corpId: 'ww1', secret: 'contacts', apiBase: 'https://qyapi.corp.example' },
+    });
+    expect(config.wecom).toBeUndefined();
+  });
+
+  it('refuses a mode it does not know and an address that is not a WebSocket one', () => {
+    expect(problemsOf({ WECOM_MODE: 'webhook' })).toContain('WECOM_MODE');
+    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_BOT_WS_URL: 'https://x' })).toContain('WECOM_BOT_WS_URL: must be a ws:// or wss:// address');
+  });
+
+  it('counts as a platform in production', () => {
+    const config = loadConfig({ NODE_ENV: 'production', DATA_KEY: KEY, WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's' });
+    expect(config.production).toBe(true);
+    expect(config.wecomRobot?.botId).toBe('b');
+  });
+});

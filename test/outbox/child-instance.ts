@@ -16,9 +16,9 @@ export interface ChildInstance {
   stop(): Promise<void>;
 }
 
-/** Starts test/outbox/instance-harness.ts in a child process and waits for it to serve. */
-export async function startInstance(env: Record<string, string>): Promise<ChildInstance> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'outbox', 'instance-harness.ts')], {
+/** Starts a harness (test/outbox/instance-harness.ts by default) in a child process and waits for it to serve. */
+export async function startInstance(env: Record<string, string>, harness = path.join('test', 'outbox', 'instance-harness.ts')): Promise<ChildInstance> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', harness], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHILD_LOG_LEVEL: process.env.CHILD_LOG ? 'warn' : 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

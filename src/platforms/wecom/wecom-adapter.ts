@@ -203,7 +203,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   };
 }
 
-function withTitle(title: string, markdown: string): string {
+export function withTitle(title: string, markdown: string): string {
   const start = markdown.trimStart();
   if (!title || start.startsWith(`**${title}**`) || /^#{1,6} /.test(start) && start.replace(/^#{1,6} /, '').startsWith(title)) return markdown;
   return `**${title}**\n${markdown}`;
