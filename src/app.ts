@@ -24,6 +24,8 @@ import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
+import { createReportModule } from './modules/report/report-commands';
+import type { FactSources } from './domain/facts';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
@@ -42,6 +44,8 @@ export interface AppOptions {
   now?: () => number;
   /** Replaces the configured platform adapters (tests, benchmarks). */
   adapters?: PlatformAdapter[];
+  /** Fact providers merged over the wired ones (tests inject fakes of other modules' facts). */
+  facts?: Partial<FactSources>;
 }
 
 export interface XinshengApp {
@@ -50,6 +54,8 @@ export interface XinshengApp {
   dataSource: DataSource;
   transact: Transact;
   cipher: DataCipher;
+  /** What handlers get (the CLI's report uses the same facts and settings). */
+  services: BotServices;
   bot: Bot;
   inbound: InboundStore;
   outbox: OutboxDispatcher;
@@ -95,7 +101,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
-    facts: {},
+    facts: { ...options.facts },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),
@@ -111,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     now,
   };
-  const bot = createBot(services, botModules);
+  const bot = createBot(services, [...botModules, createReportModule(config.report)]);
   const outbox = createOutboxDispatcher({
     transact,
     cipher,
@@ -156,6 +162,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     dataSource,
     transact,
     cipher,
+    services,
     bot,
     inbound,
     outbox,

@@ -6,6 +6,7 @@ import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
+import { reportFromCli } from './cli/report-command';
 
 const USAGE = `Usage: xinsheng <command>
   serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
@@ -16,7 +17,9 @@ const USAGE = `Usage: xinsheng <command>
   chat --as USER [--url URL] chat with a running server through the console platform
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
-                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
+                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry
+  report PERIOD --out FILE.docx
+                             write the unit's analysis report draft (2026Q4, 2026-11, R-2026-0002) as a Word file`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -74,6 +77,11 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       default:
+        if (command === 'report' && sub) {
+          await app.migrate();
+          console.log(await reportFromCli(app, sub, rest));
+          return 0;
+        }
         if (command === 'role' && sub && rest[0]) {
           await app.migrate();
           console.log(await changeRoleFromCli(app, sub, rest[0]));

@@ -42,6 +42,8 @@ export interface Config {
   minCommentGroupSize: number;
   /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
   reminders: { quietHours: QuietHours; holidaysFile?: string };
+  /** The unit report (UNIT_NAME) and the review meetings' months (REVIEW_MEETING_MONTHS). */
+  report: { unitName: string; reviewMeetingMonths: number[] };
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -82,6 +84,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minGroupSize: env.MIN_GROUP_SIZE,
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
+    report: { unitName: env.UNIT_NAME, reviewMeetingMonths: [...new Set(env.REVIEW_MEETING_MONTHS.split(',').map(Number))].sort((a, b) => a - b) },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

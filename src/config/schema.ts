@@ -59,6 +59,13 @@ export const EnvSchema = z.object({
   QUIET_HOURS: z.string().default('22:00-08:00').refine((v) => parseQuietHours(v) !== null, 'expected a window such as 22:00-08:00 (or off)'),
   /** JSON of holidays and make-up workdays for years the holiday package does not cover yet. */
   HOLIDAYS_FILE: z.string().optional(),
+  /** The unit's name on the analysis report (思想动态分析报告) and its signature. */
+  UNIT_NAME: z.string().max(40).default('本单位'),
+  /** Months of the half-yearly review meetings (分析研判会议, Art. 12), e.g. 6,12. */
+  REVIEW_MEETING_MONTHS: z
+    .string()
+    .default('6,12')
+    .refine((v) => v.split(',').every((m) => /^\s*(?:[1-9]|1[0-2])\s*$/.test(m)), 'expected months 1-12 separated by commas, such as 6,12'),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -5,6 +5,7 @@ import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
+import { ReviewMeetingEntity, UnitReportEntity } from './report.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 
 /** Every entity, listed explicitly (no globs). */
@@ -29,4 +30,6 @@ export const entities = [
   ReminderSlotEntity,
   StoredFileEntity,
   StoredFileChunkEntity,
+  UnitReportEntity,
+  ReviewMeetingEntity,
 ];
