@@ -5,11 +5,10 @@ import { generateReport } from '../modules/report/report-service';
 import { resolveReportTarget } from '../modules/report/report-target';
 
 /** `xinsheng report 2026Q4 --out FILE.docx`: the draft as 报告 生成 writes it; a ledger entry without actor. */
-export async function reportFromCli(app: XinshengApp, period: string, args: string[]): Promise<string> {
+export async function reportFromCli(app: XinshengApp, period: string, args: string[], now = Date.now()): Promise<string> {
   const at = args.indexOf('--out');
   const out = at >= 0 ? args[at + 1] : undefined;
   if (!out || !/\.docx$/i.test(out)) throw new Error('report needs --out FILE.docx');
-  const now = Date.now();
   const services = app.services;
   const report = await app.transact(async (em) => {
     const target = await resolveReportTarget(em, services, period, now);

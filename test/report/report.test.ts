@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { reportFromCli } from '../../src/cli/report-command';
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard, texts } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
@@ -84,13 +87,13 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     const [{ n }] = await em.query('SELECT COUNT(*) AS n FROM insights WHERE created_at >= ? AND created_at < ?', [shanghai(2026, 10, 1, 0), shanghai(2027, 1, 1, 0)]);
     expect(Number(n)).toBe(5);
     expect(text.find((p) => p.startsWith('2026年第4季度，全单位共收集'))).toBe(
-      '2026年第4季度，全单位共收集思想动态信息 5 条，其中「工作状态」方面最多（3 条，占 60%）。与上期（2026年第3季度，2 条）相比增加 3 条（+150%）；与上年同期（1 条）相比增加 4 条（+400%）。',
+      '2026年第4季度，全单位共收集思想动态信息5条，其中「工作状态」方面最多（3条，占60%）。与上期（2026年第3季度，2条）相比增加3条（+150%）；与上年同期（1条）相比增加4条（+400%）。',
     );
     expect(text.join('|')).toContain('工作状态|3|1|1');
     expect(text.join('|')).toContain('财务处|4|2');
     expect(text.join('|')).toContain('其他部门|1|0');
-    expect(text.join('\n')).toContain('本期即时报告 1 条，领导已确认 1 条，从报告到确认用时中位数 12 分钟');
-    expect(text.join('\n')).toContain('问卷 Q-2026-0003「职工工作满意度调查」发放 40 人，回收 30 份，回收率 75%。');
+    expect(text.join('\n')).toContain('本期即时报告1条，领导已确认1条，从报告到确认用时中位数12分钟');
+    expect(text.join('\n')).toContain('问卷Q-2026-0003「职工工作满意度调查」发放40人，回收30份，回收率75%。');
 
     // 主要表现 names nobody: no person, no department under MIN_GROUP_SIZE.
     const performance = text.slice(headings[1], headings[2]).join('\n');
@@ -130,6 +133,18 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
 
     expect(texts(await chat().say('zhao', '报告 生成 R-2026-0002'))).toContain('已生成专项周期 R-2026-0002（2026年第4季度）');
     expect(await filesSentTo(testApp, 'zhao')).toHaveLength(1);
+  });
+
+  it('xinsheng report 2026Q4 --out FILE.docx writes the same draft and records it', async () => {
+    const out = path.join(testApp.dataDir, 'q4.docx');
+    await expect(reportFromCli(testApp.app, '2026Q4', ['--out', 'q4.txt'], clock)).rejects.toThrow('report needs --out FILE.docx');
+    await expect(reportFromCli(testApp.app, '2027Q1', ['--out', out], clock)).rejects.toThrow('还没有开始');
+    expect(await reportFromCli(testApp.app, '2026Q4', ['--out', out], clock)).toContain('(5 insights,');
+    const text = paragraphs((await docxParts(fs.readFileSync(out))).document);
+    expect(text).toContain('某某局2026年第4季度思想动态分析报告');
+    const [entry] = await ledger('report.generated');
+    expect(entry.actorId).toBeNull();
+    expect(JSON.parse(entry.data).via).toBe('cli');
   });
 
   async function sendFile(from: string, name: string, data: Buffer, extra: Partial<FileEvent['file']> = {}, caption?: string): Promise<string> {

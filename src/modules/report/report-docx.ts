@@ -68,8 +68,20 @@ export const CHAR_SPACE = Math.round((TEXT_WIDTH / 28 / 20 - SIZES.body / 2) * 4
 
 type RunStyle = Omit<IRunOptions, 'font' | 'text'>;
 
-function run(text: string, font: string, style: RunStyle = {}): TextRun {
-  return new TextRun({ text, size: SIZES.body, ...style, font: { ascii: FONTS.latin, hAnsi: FONTS.latin, eastAsia: font, cs: FONTS.latin } });
+/** A run larger than the body (the title) does not snap to the character grid, or each glyph would take two cells. */
+function gridFit(size: number): Pick<IRunOptions, 'snapToGrid'> {
+  return size > SIZES.body ? { snapToGrid: false } : {};
+}
+
+/** Official documents set numbers without spaces around them (共5条, not 共 5 条). */
+function officialSpacing(text: string): string {
+  return text.replace(/([\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ ]+(?=[\dA-Za-z+-])/g, '$1').replace(/([\dA-Za-z%)])[ ]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])/g, '$1');
+}
+
+function run(raw: string, font: string, style: RunStyle = {}): TextRun {
+  const text = officialSpacing(raw);
+  const size = typeof style.size === 'number' ? style.size : SIZES.body;
+  return new TextRun({ text, size: SIZES.body, ...gridFit(size), ...style, font: { ascii: FONTS.latin, hAnsi: FONTS.latin, eastAsia: font, cs: FONTS.latin } });
 }
 
 const exact = { line: LINE_PITCH, lineRule: LineRuleType.EXACT };
@@ -376,7 +388,11 @@ export async function buildReportDocx(input: DocxInput): Promise<Buffer> {
     creator: data.unitName,
     title,
     evenAndOddHeaderAndFooters: true,
-    styles: { default: { document: { run: { size: SIZES.body, font: { ascii: FONTS.latin, hAnsi: FONTS.latin, eastAsia: FONTS.body } } } } },
+    styles: {
+      default: { document: { run: { size: SIZES.body, font: { ascii: FONTS.latin, hAnsi: FONTS.latin, eastAsia: FONTS.body } } } },
+      // The grid's character pitch is counted from the Normal style's size (LibreOffice reads it there).
+      paragraphStyles: [{ id: 'Normal', name: 'Normal', run: { size: SIZES.body, font: { ascii: FONTS.latin, hAnsi: FONTS.latin, eastAsia: FONTS.body } } }],
+    },
     sections: [
       {
         properties: {
