@@ -135,6 +135,25 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     expect(await filesSentTo(testApp, 'zhao')).toHaveLength(1);
   });
 
+  it('on the console: the draft is a downloadable file message, and the edited file comes back with its caption', async () => {
+    const replies = await chat().say('liu', '报告 生成 2026Q4');
+    const message = replies.find((r): r is Extract<typeof r, { file: unknown }> => 'file' in r)!;
+    expect(message.file).toMatchObject({ name: '思想动态分析报告-2026Q4-草稿.docx' });
+    const url = new URL((message.file as { url: string }).url);
+    const draft = (await testApp.request.get(url.pathname).buffer(true).parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    }).expect(200)).body as Buffer;
+    expect(paragraphs((await docxParts(draft)).document)).toContain('一、总体情况');
+
+    expect(texts(await chat().sendFile('liu', 'notes.txt', Buffer.from('x'), '报告 存档 2026Q4'))).toContain('不是 .docx 或 .pdf 文件');
+    expect(texts(await chat().sendFile('liu', '定稿.docx', draft, '报告 存档 2026Q4'))).toContain('已存档 BG-2026-0001');
+    const em = testApp.app.dataSource.manager;
+    const record = await em.findOneByOrFail(UnitReportEntity, { number: 'BG-2026-0001' });
+    expect(record.sha256).toBe(require('node:crypto').createHash('sha256').update(draft).digest('hex'));
+  });
+
   it('xinsheng report 2026Q4 --out FILE.docx writes the same draft and records it', async () => {
     const out = path.join(testApp.dataDir, 'q4.docx');
     await expect(reportFromCli(testApp.app, '2026Q4', ['--out', 'q4.txt'], clock)).rejects.toThrow('report needs --out FILE.docx');

@@ -18,6 +18,13 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'role.revoked': '撤销角色',
   'org.imported': '导入组织架构',
   'org.synced': '同步通讯录',
+  'report.generated': '生成思想动态分析报告草稿',
+  'report.archived': '存档思想动态分析报告',
+  'report.downloaded': '接收存档报告',
+  'review.reminded': '提醒召开分析研判会议',
+  'review.scheduled': '安排分析研判会议',
+  'review.minutes': '记录研判会议纪要',
+  'review.prompted': '提示召开专题研判会议',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -30,6 +37,8 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   summary: '汇总',
   ledger: '工作台账',
   escalation: '即时报告预警',
+  report: '思想动态分析报告',
+  review: '分析研判会议',
 };
 
 export function ledgerKindLabel(kind: string): string {

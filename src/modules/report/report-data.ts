@@ -89,12 +89,51 @@ function quarterOf(bounds: PeriodBounds): Period {
   return bounds.period.kind === 'quarter' ? bounds.period : { kind: 'quarter', year: bounds.period.year, index: Math.ceil(bounds.period.index / 3) };
 }
 
-/** Replaces every directory name with 某同志 and small departments' names with 某部门, then cuts short. */
-export function anonymize(text: string, names: string[], hiddenDepartments: string[]): string {
-  let out = text.replace(/\s+/g, ' ').trim();
-  for (const name of names) out = out.split(name).join('某同志');
-  for (const name of hiddenDepartments) out = out.split(name).join('某部门');
+/**
+ * Replaces every name in `names` (longest first at each position) with `replacement`, in one pass:
+ * a unit has thousands of people, so testing each name against each text would not scale.
+ */
+export function createScrubber(names: string[], replacement: string): (text: string) => string {
+  // By first character: most characters start no name, and are copied at once.
+  const byFirst = new Map<string, Set<string>>();
+  for (const name of names) if (name.length >= 2) byFirst.set(name[0], (byFirst.get(name[0]) ?? new Set()).add(name));
+  const lengths = new Map([...byFirst].map(([first, set]) => [first, [...new Set([...set].map((n) => n.length))].sort((a, b) => b - a)]));
+  return (text) => {
+    if (byFirst.size === 0) return text;
+    const parts: string[] = [];
+    let copied = 0;
+    for (let i = 0; i < text.length; i++) {
+      const candidates = byFirst.get(text[i]);
+      if (!candidates) continue;
+      const length = lengths.get(text[i])!.find((l) => candidates.has(text.slice(i, i + l)));
+      if (!length) continue;
+      parts.push(text.slice(copied, i), replacement);
+      i += length - 1;
+      copied = i + 1;
+    }
+    parts.push(text.slice(copied));
+    return parts.join('');
+  };
+}
+
+/** Names of people (某同志) and of departments below MIN_GROUP_SIZE (某部门) taken out of a text. */
+export interface Scrubbers {
+  people: (text: string) => string;
+  smallDepartments: (text: string) => string;
+}
+
+/** An excerpt that names nobody, cut short. */
+export function anonymize(text: string, scrub: Scrubbers): string {
+  const out = scrub.smallDepartments(scrub.people(text.replace(/\s+/g, ' ').trim()));
   return [...out].length > EXCERPT_CHARS ? `${[...out].slice(0, EXCERPT_CHARS).join('')}……` : out;
+}
+
+export async function loadScrubbers(em: EntityManager, minGroupSize: number): Promise<Scrubbers> {
+  const sizes = await departmentSizes(em);
+  return {
+    people: createScrubber(await personNames(em), '某同志'),
+    smallDepartments: createScrubber([...sizes.values()].filter((d) => d.size < minGroupSize).map((d) => d.name), '某部门'),
+  };
 }
 
 export async function collectReportData(
@@ -159,8 +198,7 @@ export async function collectReportData(
   }
 
   const sizes = await departmentSizes(em);
-  const hidden = [...sizes.values()].filter((d) => d.size < services.minGroupSize).map((d) => d.name);
-  const names = (await personNames(em)).filter((n) => [...n].length >= 2).sort((a, b) => b.length - a.length);
+  const scrub = await loadScrubbers(em, services.minGroupSize);
   const perArea = options.excerptsPerArea ?? 3;
   const areas: AreaPerformance[] = [];
   for (const category of CATEGORIES) {
@@ -172,7 +210,7 @@ export async function collectReportData(
         .map(({ s, text }) => {
         const department = s.departmentId ? sizes.get(s.departmentId) : undefined;
         const where = department && department.size >= services.minGroupSize ? department.name : '其他部门';
-        return { text: anonymize(text, names, hidden), where };
+        return { text: anonymize(text, scrub), where };
         });
     areas.push({ category, label: CATEGORY_LABELS[category], count: byCategory.find((r) => r.key === category)?.current ?? 0, positive: await excerpts(false), concern: await excerpts(true) });
   }

@@ -17,7 +17,6 @@ import {
   type ParagraphChild,
 } from 'docx';
 import { ChartRun, type ChartRunOptions } from 'docx/charts';
-import JSZip from 'jszip';
 import { CATEGORIES, METHODS } from '../../db/entities/insight.entity';
 import { ISSUE_KINDS } from '../../db/entities/case.entity';
 import { CATEGORY_LABELS, METHOD_LABELS } from '../../domain/glossary';
@@ -111,11 +110,11 @@ const cellBorder = { style: BorderStyle.SINGLE, size: 4, color: '000000' };
 function table(header: string[], rows: (string | number)[][]): Table {
   const cell = (text: string | number, bold = false) =>
     new TableCell({
-      borders: { top: cellBorder, bottom: cellBorder, left: cellBorder, right: cellBorder },
       children: [new Paragraph({ alignment: AlignmentType.CENTER, children: [run(String(text), bold ? FONTS.heading1 : FONTS.body, { size: SIZES.table })] })],
     });
   return new Table({
     width: { size: 100, type: WidthType.PERCENTAGE },
+    borders: { top: cellBorder, bottom: cellBorder, left: cellBorder, right: cellBorder, insideHorizontal: cellBorder, insideVertical: cellBorder },
     rows: [new TableRow({ tableHeader: true, children: header.map((h) => cell(h, true)) }), ...rows.map((r) => new TableRow({ children: r.map((v) => cell(v)) }))],
   });
 }
@@ -258,17 +257,12 @@ function performance(data: ReportData): Paragraph[] {
 }
 
 /** The department reports' sections of one kind, grouped by department, names of people stripped. */
-function fromDepartments(data: ReportData, section: 'causes' | 'suggestions', names: string[]): Paragraph[] {
+function fromDepartments(data: ReportData, section: 'causes' | 'suggestions', scrub: (text: string) => string): Paragraph[] {
   const written = data.departmentReports.filter((r) => r.sections && r.sections[section].trim());
   if (written.length === 0) return [body(`本期${data.departmentReports.length ? '各部门报告未涉及此项' : '尚无部门报告'}。`)];
-  return written.map((r) => body([run(`${r.departmentName}：`, FONTS.heading2), run(anonymizeLong(r.sections![section], names), FONTS.body)]));
+  return written.map((r) => body([run(`${r.departmentName}：`, FONTS.heading2), run(scrub(r.sections![section].trim()), FONTS.body)]));
 }
 
-function anonymizeLong(text: string, names: string[]): string {
-  let out = text.trim();
-  for (const name of names) out = out.split(name).join('某同志');
-  return out;
-}
 
 function measures(data: ReportData): (Paragraph | Table)[] {
   const out: (Paragraph | Table)[] = [heading2('（二）已采取的措施（第十四条）')];
@@ -300,7 +294,7 @@ function annexSources(data: ReportData): (Paragraph | Table)[] {
 
 const STATUS_WORDS: Record<string, string> = { on_time: '按时', late: '逾期', missing: '未报', nil: '零报告' };
 
-function annexDepartmentReports(data: ReportData, names: string[]): Paragraph[] {
+function annexDepartmentReports(data: ReportData, scrub: (text: string) => string): Paragraph[] {
   const out = [
     new Paragraph({ pageBreakBefore: true, children: [run('附件2', FONTS.heading1)], spacing: exact }),
     new Paragraph({ alignment: AlignmentType.CENTER, spacing: exact, children: [run('部门报告', FONTS.title, { size: SIZES.title })] }),
@@ -314,7 +308,7 @@ function annexDepartmentReports(data: ReportData, names: string[]): Paragraph[] 
     }
     const titles = { overall: '总体情况', performance: '主要表现', causes: '原因分析', suggestions: '对策建议' } as const;
     for (const key of ['overall', 'performance', 'causes', 'suggestions'] as const) {
-      out.push(body([run(`${titles[key]}：`, FONTS.heading2), run(anonymizeLong(r.sections[key], names) || '（无）', FONTS.body)]));
+      out.push(body([run(`${titles[key]}：`, FONTS.heading2), run(scrub(r.sections[key].trim()) || '（无）', FONTS.body)]));
     }
   });
   return out;
@@ -337,13 +331,13 @@ function footer(align: 'odd' | 'even'): Footer {
 export interface DocxInput {
   data: ReportData;
   timeZone: string;
-  /** Person names to strip from department texts (the directory). */
-  names: string[];
+  /** Takes the names of people (the directory) out of department texts. */
+  scrubPeople: (text: string) => string;
   draft: boolean;
 }
 
 export async function buildReportDocx(input: DocxInput): Promise<Buffer> {
-  const { data, names } = input;
+  const { data, scrubPeople: names } = input;
   const title = `${data.unitName}${data.target.label}思想动态分析报告`;
   const children: (Paragraph | Table)[] = [
     new Paragraph({ children: [run('内部资料　注意保密', FONTS.heading1)], spacing: exact }),
@@ -404,38 +398,16 @@ export async function buildReportDocx(input: DocxInput): Promise<Buffer> {
       },
     ],
   });
-  return withFontFallbacks(await Packer.toBuffer(doc));
+  return Packer.toBuffer(doc, false, [{ path: 'word/fontTable.xml', data: fontTableXml() }]);
 }
 
-/** Adds w:altName to the font table, so a machine without 方正小标宋简体 or the GB2312 fonts uses the fallback. */
-async function withFontFallbacks(file: Buffer): Promise<Buffer> {
-  const zip = await JSZip.loadAsync(file);
-  const path = 'word/fontTable.xml';
-  const existing = (await zip.file(path)?.async('string')) ?? null;
+/**
+ * The font table, with w:altName for the fonts offices may lack: Word and WPS use the fallback on a
+ * machine without 方正小标宋简体 or the GB2312 fonts. Written over docx's (empty) font table.
+ */
+export function fontTableXml(): string {
   const fonts = Object.entries(FONT_FALLBACKS)
     .map(([name, alt]) => `<w:font w:name="${name}"><w:altName w:val="${alt}"/><w:charset w:val="86"/><w:family w:val="auto"/><w:pitch w:val="variable"/></w:font>`)
     .join('');
-  const xml = existing
-    ? existing.includes('</w:fonts>')
-      ? existing.replace('</w:fonts>', `${fonts}</w:fonts>`)
-      : existing.replace(/<w:fonts([^>]*?)\s*\/>/, `<w:fonts$1>${fonts}</w:fonts>`)
-    : `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:fonts xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">${fonts}</w:fonts>`;
-  zip.file(path, xml);
-  if (!existing) await linkFontTable(zip);
-  return zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' });
+  return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:fonts xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">${fonts}</w:fonts>`;
 }
-
-async function linkFontTable(zip: JSZip): Promise<void> {
-  const rels = 'word/_rels/document.xml.rels';
-  const xml = (await zip.file(rels)!.async('string')).replace(
-    '</Relationships>',
-    '<Relationship Id="rIdFontTableXs" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/fontTable" Target="fontTable.xml"/></Relationships>',
-  );
-  zip.file(rels, xml);
-  const types = '[Content_Types].xml';
-  const ct = await zip.file(types)!.async('string');
-  if (!ct.includes('/word/fontTable.xml')) {
-    zip.file(types, ct.replace('</Types>', '<Override PartName="/word/fontTable.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml"/></Types>'));
-  }
-}
-

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { FactServices, FactSources } from '../../domain/facts';
-import { collectReportData, type ReportData } from './report-data';
+import { collectReportData, createScrubber, type ReportData } from './report-data';
 import { buildReportDocx } from './report-docx';
 import type { ReportTarget } from './report-target';
 import { personNames } from '../org/org-queries';
@@ -23,8 +23,8 @@ export async function generateReport(
   options: { unitName: string; now: number },
 ): Promise<GeneratedReport> {
   const data = await collectReportData(em, services, target, options);
-  const names = (await personNames(em)).filter((n) => [...n].length >= 2).sort((a, b) => b.length - a.length);
-  const file = await buildReportDocx({ data, timeZone: services.timeZone, names, draft: true });
+  const scrubPeople = createScrubber(await personNames(em), '某同志');
+  const file = await buildReportDocx({ data, timeZone: services.timeZone, scrubPeople, draft: true });
   return {
     fileName: `思想动态分析报告-${target.key}-草稿.docx`,
     data: file,
