@@ -9,8 +9,9 @@
  * `facts.departmentReports` provider (the reporting-cycle module's provider is wired at merge time),
  * four sections of ~150 characters each. Then 报告 生成 runs through the real bot path (stored inbound
  * event → one transaction → queries → docx → the file in the outbox), three times; peak RSS is the
- * process's maxRSS after the runs (it includes the bulk load, so it is an upper bound;
- * `BENCH_DATABASE=sqlite|mysql` measures one database in a process of its own and only prints).
+ * process's maxRSS after the runs (each database runs in a child process of its own; the bulk load
+ * and the TypeScript loader are included, so it is an upper bound). `BENCH_DATABASE=sqlite|mysql`
+ * runs one database in this process and only prints.
  *
  *   npm run bench:report     (BENCH_INSIGHTS=200000; MariaDB/MySQL when BENCH_MYSQL_URL or
  *                             TEST_MYSQL_URL is set, e.g. mysql://root@127.0.0.1:3306)
@@ -18,6 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
@@ -222,19 +224,40 @@ async function benchmark(target: Target): Promise<string> {
   }
 }
 
+/** Each database in a process of its own, so that its peak RSS is its own. */
+function runChild(database: 'sqlite' | 'mysql'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, __filename], { env: { ...process.env, BENCH_DATABASE: database }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('| '));
+      if (code === 0 && line) resolve(line.replace(/ \(RSS before.*$/, ''));
+      else reject(new Error(`bench:report for ${database} failed (exit ${code})`));
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const mysqlUrl = (process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL)?.replace(/\/+$/, '');
   const only = process.env.BENCH_DATABASE;
-  const rows: string[] = [];
-  if (only !== 'mysql') rows.push(await benchmark(sqliteTarget()));
-  if (mysqlUrl && only !== 'sqlite') rows.push(await benchmark(await mysqlTarget(mysqlUrl)));
-  if (only) return; // a single database in its own process: printed, not recorded
+  if (only) {
+    // A single database in this process: printed (the parent records it).
+    await benchmark(only === 'mysql' ? await mysqlTarget(mysqlUrl!) : sqliteTarget());
+    return;
+  }
+  const rows = [await runChild('sqlite')];
+  if (mysqlUrl) rows.push(await runChild('mysql'));
   recordBenchmark(
     'report',
     [
       `## 报告 生成 over a quarter of ${INSIGHTS.toLocaleString('en')} insights in ${DEPARTMENTS} departments with ${DEPARTMENTS} department reports (\`npm run bench:report\`)`,
       '',
-      `The whole turn through the bot (stored inbound event, one transaction: the traced queries, excerpts decrypted, the .docx with 3 native charts and both annexes, the file written to the outbox), ${RUNS} runs after the bulk load; ${(INSIGHTS / 5).toLocaleString('en')} more insights in the four quarters before. Targets: every run < ${TARGET_MS / 1000} s, peak RSS < ${TARGET_RSS_MB} MB. The load average (1 min, when the runs ended) says how busy the shared machine was: wall time stretches with it; CPU time is this process's own (the database server's share on MariaDB not included). Peak RSS is the benchmark process's maxRSS after the runs, bulk load included (an upper bound);`,
+      `The whole turn through the bot (stored inbound event, one transaction: the traced queries, excerpts decrypted, the .docx with 3 native charts and both annexes, the file written to the outbox), ${RUNS} runs after the bulk load; ${(INSIGHTS / 5).toLocaleString('en')} more insights in the four quarters before. Targets: every run < ${TARGET_MS / 1000} s, peak RSS < ${TARGET_RSS_MB} MB. The load average (1 min, when the runs ended) says how busy the shared machine was: wall time stretches with it; CPU time is this process's own (the database server's share on MariaDB not included). Peak RSS is the maxRSS of the process that ran that database (one process each), after the runs; it includes the bulk load and the TypeScript loader, so it is an upper bound.`,
       '',
       '| database | insights in quarter | departments | first run ms | median ms | slowest ms | median CPU ms (this process) | .docx KB | peak RSS MB | load average | targets |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',

@@ -132,7 +132,8 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     expect(await ledger('report.generated')).toHaveLength(before);
 
     expect(texts(await chat().say('zhao', '报告 生成 R-2026-0002'))).toContain('已生成专项周期 R-2026-0002（2026年第4季度）');
-    expect(await filesSentTo(testApp, 'zhao')).toHaveLength(1);
+    const [special] = await filesSentTo(testApp, 'zhao');
+    expect(paragraphs((await docxParts(special.data)).document)).toContain('某某局专项周期R-2026-0002（2026年第4季度）思想动态专题分析报告');
   });
 
   it('on the console: the draft is a downloadable file message, and the edited file comes back with its caption', async () => {
@@ -225,6 +226,22 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     expect(await sendFile('zhangsan', 'q3.docx', Buffer.from('PK'), {}, '报告 存档 2026Q3')).toContain('仅限机关党委');
     expect(await em.countBy(UnitReportEntity, { state: 'record' })).toBe(2);
     expect((await verifyLedger(testApp.app.dataSource)).ok).toBe(true);
+  });
+
+  it('a review reminder that falls on a rest day moves to the next allowed morning', async () => {
+    const other = await startTestApp({ database, env: { REVIEW_MEETING_MONTHS: '10,11' }, appOptions: { now: () => shanghai(2026, 9, 20) } });
+    try {
+      await other.app.transact((em) => other.app.bot.onStart(em, shanghai(2026, 9, 20)));
+      const em = other.app.dataSource.manager;
+      // 2026-10-01 is National Day (holidays to 10-07): 10-08 at 08:00; 2026-11-01 is a Sunday: Monday at 08:00.
+      expect((await em.findOneByOrFail(TimerEntity, { key: 'review:2026-10:remind' })).dueAt).toBe(shanghai(2026, 10, 8, 8));
+      expect((await em.findOneByOrFail(TimerEntity, { key: 'review:2026-11:remind' })).dueAt).toBe(shanghai(2026, 11, 2, 8));
+      // Scheduling again at the next start-up moves nothing and adds nothing.
+      await other.app.transact((em) => other.app.bot.onStart(em, shanghai(2026, 9, 21)));
+      expect(await em.countBy(TimerEntity, { kind: 'report.review-remind' })).toBe(2);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('review meetings: a reminder two weeks ahead with the materials, 安排, 纪要 with actions, a 苗头性 prompt', async () => {

@@ -338,7 +338,7 @@ export interface DocxInput {
 
 export async function buildReportDocx(input: DocxInput): Promise<Buffer> {
   const { data, scrubPeople: names } = input;
-  const title = `${data.unitName}${data.target.label}思想动态分析报告`;
+  const title = `${data.unitName}${data.target.label}思想动态${data.target.cycleNumber ? '专题' : ''}分析报告`;
   const children: (Paragraph | Table)[] = [
     new Paragraph({ children: [run('内部资料　注意保密', FONTS.heading1)], spacing: exact }),
     blank(),
