@@ -49,8 +49,8 @@ export const FONT_FALLBACKS: Record<string, string> = {
   楷体_GB2312: '楷体',
 };
 
-/** Half-points: 2号 22 pt, 3号 16 pt, 4号 14 pt. */
-export const SIZES = { title: 44, body: 32, table: 28, pageNumber: 28 } as const;
+/** Half-points: 2号 22 pt, 3号 16 pt, 4号 14 pt, 5号 10.5 pt. */
+export const SIZES = { title: 44, body: 32, table: 28, annexTable: 21, pageNumber: 28 } as const;
 
 const mm = (value: number) => Math.round((value / 25.4) * 1440);
 export const PAGE = {
@@ -107,15 +107,25 @@ const numeral = (i: number) => CHINESE_NUMERALS[i] ?? String(i + 1);
 
 const cellBorder = { style: BorderStyle.SINGLE, size: 4, color: '000000' };
 
-function table(header: string[], rows: (string | number)[][]): Table {
-  const cell = (text: string | number, bold = false) =>
+/** Table text is 4号 (5号 in the annex's wide tables), one exact line per row instead of the grid's 579 twips. */
+function table(header: string[], rows: (string | number)[][], options: { widths?: number[]; size?: number } = {}): Table {
+  const size = options.size ?? SIZES.table;
+  const line = { line: Math.round(size * 10 * 1.25), lineRule: LineRuleType.EXACT };
+  const total = (options.widths ?? header.map(() => 1)).reduce((a, b) => a + b, 0);
+  const widths = (options.widths ?? header.map(() => 1)).map((w) => Math.floor((w / total) * TEXT_WIDTH));
+  const cell = (text: string | number, column: number, bold = false) =>
     new TableCell({
-      children: [new Paragraph({ alignment: AlignmentType.CENTER, children: [run(String(text), bold ? FONTS.heading1 : FONTS.body, { size: SIZES.table })] })],
+      width: { size: widths[column], type: WidthType.DXA },
+      children: [new Paragraph({ alignment: AlignmentType.CENTER, spacing: line, children: [run(String(text), bold ? FONTS.heading1 : FONTS.body, { size })] })],
     });
   return new Table({
-    width: { size: 100, type: WidthType.PERCENTAGE },
+    width: { size: TEXT_WIDTH, type: WidthType.DXA },
+    columnWidths: widths,
     borders: { top: cellBorder, bottom: cellBorder, left: cellBorder, right: cellBorder, insideHorizontal: cellBorder, insideVertical: cellBorder },
-    rows: [new TableRow({ tableHeader: true, children: header.map((h) => cell(h, true)) }), ...rows.map((r) => new TableRow({ children: r.map((v) => cell(v)) }))],
+    rows: [
+      new TableRow({ tableHeader: true, children: header.map((h, i) => cell(h, i, true)) }),
+      ...rows.map((r) => new TableRow({ children: r.map((v, i) => cell(v, i)) })),
+    ],
   });
 }
 
@@ -287,6 +297,7 @@ function annexSources(data: ReportData): (Paragraph | Table)[] {
     table(
       ['序号', '数据项', '来源（查询）', '时段', '数值'],
       data.figures.map((f, i) => [i + 1, f.label, f.source, f.period, f.value]),
+      { widths: [1, 4, 4, 3, 1.5], size: SIZES.annexTable },
     ),
     body(`工作台账哈希（生成时）：${data.ledgerHead.hash}`, false),
   ];
