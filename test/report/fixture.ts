@@ -129,6 +129,9 @@ export const FAKE_FACTS: Partial<FactSources> = {
   surveys: async (_em, _services, range) => (range.start <= FAKE_SURVEY.closedAt && FAKE_SURVEY.closedAt < range.end ? [FAKE_SURVEY] : []),
   departmentReports: async (_em, _services, selector) =>
     selector.cycleNumber === 'R-2026-0002' || (selector.range && selector.range.start <= FAKE_DEPARTMENT_REPORT.submittedAt! && FAKE_DEPARTMENT_REPORT.submittedAt! < selector.range.end) ? [FAKE_DEPARTMENT_REPORT, { ...FAKE_DEPARTMENT_REPORT, departmentId: 'd1', departmentName: '办公室', liaisonName: '张三', status: 'missing', sections: null, submittedAt: null }] : [],
+  supervision: async () => [
+    { departmentId: 'd2', departmentName: '财务处', liaisonName: '钱五', reportsOnTime: 2, reportsLate: 1, lateDays: 3, reportsMissing: 0, nilReports: 0, insights: 4, immediateReports: 1, medianAckMinutes: 12, surveyResponseRate: 0.75, trainings: 1, commendations: 0 },
+  ],
   themes: async () => [{ word: '职称评定', insights: 1, departments: 1, previousInsights: 0, categories: ['interests'], spread: false }],
 };
 

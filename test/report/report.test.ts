@@ -256,6 +256,7 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     const reminder = (await chat().inbox('wang')).map((m) => JSON.stringify(m)).join('\n');
     expect(reminder).toContain('思想动态分析研判会议提醒');
     expect(reminder).toContain('未化解的苗头性问题');
+    expect(reminder).toContain('部门报告按时 2 份、逾期 1 份、未报 0 份');
     expect((await chat().inbox('liu')).length).toBe(1);
     expect(await chat().inbox('zhao')).toHaveLength(0);
     expect(await ledger('review.reminded')).toHaveLength(1);
