@@ -228,6 +228,26 @@ describe.each(testDatabases())('the unit report on %s', (database) => {
     expect((await verifyLedger(testApp.app.dataSource)).ok).toBe(true);
   });
 
+  it('without the other modules’ providers a quarter with insights only still gives a report', async () => {
+    const bare = await startTestApp({ database, appOptions: { now: () => clock } });
+    try {
+      await importSampleOrg(bare, REPORT_ORG);
+      await seedInsights(bare);
+      await consoleClient(bare).say('liu', '报告 生成 2026Q4');
+      const [file] = await filesSentTo(bare, 'liu');
+      const docx = await docxParts(file.data);
+      const text = paragraphs(docx.document).join('\n');
+      expect(text).toContain('本单位2026年第4季度思想动态分析报告');
+      expect(text).toContain('全单位共收集思想动态信息5条');
+      expect(text).toContain('本期尚无部门报告。');
+      expect(text).not.toContain('（四）问卷调查');
+      expect(text).toContain('本期无部门报告。');
+      expect(docx.files.filter((f) => /^word\/charts\/chart\d+\.xml$/.test(f))).toHaveLength(2);
+    } finally {
+      await bare.stop();
+    }
+  });
+
   it('a review reminder that falls on a rest day moves to the next allowed morning', async () => {
     const other = await startTestApp({ database, env: { REVIEW_MEETING_MONTHS: '10,11' }, appOptions: { now: () => shanghai(2026, 9, 20) } });
     try {
