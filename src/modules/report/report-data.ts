@@ -185,16 +185,24 @@ export async function collectReportData(
   record('即时报告：已确认', 'immediateReportStats()', bounds.label, immediate.acknowledged);
   if (immediate.medianAckMinutes !== null) record('即时报告：确认用时中位数（分钟）', 'immediateReportStats()', bounds.label, immediate.medianAckMinutes);
 
+  // The last four quarters in two queries (each gives a quarter and the one before it); a quarterly
+  // report's own pair is the category counts already read.
   const trend: ReportData['trend'] = [];
-  let quarter = quarterOf(bounds);
-  const quarters: Period[] = [];
-  for (let i = 0; i < 4; i++, quarter = previousPeriod(quarter)) quarters.unshift(quarter);
-  for (const q of quarters) {
+  const last = quarterOf(bounds);
+  const secondLast = previousPeriod(previousPeriod(last));
+  for (const q of [secondLast, last]) {
     const qb = periodBounds(q, services.timeZone);
-    const rows = await countsBy(em, 'category', qb, scope);
-    const counts = Object.fromEntries(CATEGORIES.map((c) => [c, rows.find((r) => r.key === c)?.current ?? 0]));
-    trend.push({ label: `${q.year}Q${q.index}`, counts });
-    record(`趋势：${qb.label}合计`, 'countsBy(category)', qb.label, Object.values(counts).reduce((a, b) => a + b, 0));
+    const rows = q === last && bounds.period.kind === 'quarter' ? byCategory : await countsBy(em, 'category', qb, scope);
+    const before = previousPeriod(q);
+    const halves: [Period, string, (r: CountRow) => number][] = [
+      [before, qb.previous.label, (r) => r.previous],
+      [q, qb.label, (r) => r.current],
+    ];
+    for (const [period, label, pick] of halves) {
+      const counts = Object.fromEntries(CATEGORIES.map((c) => [c, pick(rows.find((r) => r.key === c) ?? { key: c, label: null, current: 0, previous: 0 })]));
+      trend.push({ label: `${period.year}Q${period.index}`, counts });
+      record(`趋势：${label}合计`, 'countsBy(category)', label, Object.values(counts).reduce((x, y) => x + y, 0));
+    }
   }
 
   const sizes = await departmentSizes(em);
