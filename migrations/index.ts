@@ -6,6 +6,7 @@ import { KernelTimersFiles1764500000000 } from './1764500000000-kernel-timers-fi
 import { RoleGrantSource1764510000000 } from './1764510000000-role-grant-source';
 import { Analysis1764530000000 } from './1764530000000-analysis';
 import { Cycles1764560000000 } from './1764560000000-cycles';
+import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   RoleGrantSource1764510000000,
   Analysis1764530000000,
   Cycles1764560000000,
+  UnitReports1764570000000,
 ];

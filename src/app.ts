@@ -30,6 +30,8 @@ import { escalationModule } from './modules/escalation/escalation-commands';
 import { cycleModule } from './modules/cycles/cycle-commands';
 import { departmentReportFacts, supervisionFacts } from './modules/cycles/cycle-queries';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
+import { createReportModule } from './modules/report/report-commands';
+import type { FactSources } from './domain/facts';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
@@ -50,6 +52,8 @@ export interface AppOptions {
   now?: () => number;
   /** Replaces the configured platform adapters (tests, benchmarks). */
   adapters?: PlatformAdapter[];
+  /** Fact providers merged over the wired ones (tests inject fakes of other modules' facts). */
+  facts?: Partial<FactSources>;
 }
 
 export interface XinshengApp {
@@ -58,6 +62,8 @@ export interface XinshengApp {
   dataSource: DataSource;
   transact: Transact;
   cipher: DataCipher;
+  /** What handlers get (the CLI's report uses the same facts and settings). */
+  services: BotServices;
   bot: Bot;
   inbound: InboundStore;
   outbox: OutboxDispatcher;
@@ -65,8 +71,6 @@ export interface XinshengApp {
   escalations: EscalationWorker;
   /** The one durable timer worker (escalation steps, deadlines, reminders, cycle openings …). */
   timers: TimerWorker;
-  /** What the bot's modules are built with (the CLI runs module work outside a turn). */
-  services: BotServices;
   adapters: PlatformAdapter[];
   koa: Koa;
   /** Runs pending migrations. */
@@ -123,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         themesForPeriod(em, { cipher, ...config.analysis, timeZone: config.timeZone }, range, { departmentIds: options?.departmentId ? [options.departmentId] : null }),
       departmentReports: departmentReportFacts,
       supervision: supervisionFacts,
+      ...options.facts,
     },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
@@ -141,7 +146,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onInsightRecorded: analysis.onInsightRecorded,
     onInsightCorrected: analysis.onInsightCorrected,
   };
-  const bot = createBot(services, [...botModules, analysis.module]);
+  const bot = createBot(services, [...botModules, analysis.module, createReportModule(config.report)]);
   const outbox = createOutboxDispatcher({
     transact,
     cipher,
@@ -191,12 +196,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     dataSource,
     transact,
     cipher,
+    services,
     bot,
     inbound,
     outbox,
     escalations,
     timers,
-    services,
     adapters,
     koa,
     async migrate() {

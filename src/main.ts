@@ -8,6 +8,7 @@ import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { consoleUrl, runChat } from './cli/chat';
 import { createJobContext } from './bot/job-context';
 import { openQuarterByHand } from './modules/cycles/cycle-commands';
+import { reportFromCli } from './cli/report-command';
 
 const USAGE = `用法：xinsheng <命令>
   serve                      运行机器人（HTTP 端口 PORT、各平台、消息投递）；启动前先执行待执行的数据库迁移
@@ -20,7 +21,9 @@ const USAGE = `用法：xinsheng <命令>
                              手动开启一个季度的定期报告周期，各部门联络员收到任务
   ledger verify              核验工作台账的哈希链，指出第一条被改动、删除或调换顺序的记录
   ledger export --from DATE --to DATE FILE.xlsx
-                             把这些日期的工作台账记录导出为 Excel 文件，每条记录一行`;
+                             把这些日期的工作台账记录导出为 Excel 文件，每条记录一行
+  report PERIOD --out FILE.docx
+                             把本单位的思想动态分析报告草稿（2026Q4、2026-11、R-2026-0002）写成 Word 文件`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -89,6 +92,11 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       default:
+        if (command === 'report' && sub) {
+          await app.migrate();
+          console.log(await reportFromCli(app, sub, rest));
+          return 0;
+        }
         if (command === 'role' && sub && rest[0]) {
           await app.migrate();
           console.log(await changeRoleFromCli(app, sub, rest[0]));

@@ -81,6 +81,8 @@ export interface Config {
   analysis: { themeSpread: number; minThemeCount: number };
   /** When quarterly cycles open and are due (QUARTERLY_CYCLE_OPENS, QUARTERLY_CYCLE_DUE). */
   quarterlyCycle: QuarterlyCycleSchedule;
+  /** The unit report (UNIT_NAME) and the review meetings' months (REVIEW_MEETING_MONTHS). */
+  report: { unitName: string; reviewMeetingMonths: number[] };
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -131,6 +133,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
     analysis: { themeSpread: env.THEME_SPREAD, minThemeCount: env.MIN_THEME_COUNT },
     quarterlyCycle: { opens: parseDayTime(env.QUARTERLY_CYCLE_OPENS)!, due: parseDayTime(env.QUARTERLY_CYCLE_DUE)! },
+    report: { unitName: env.UNIT_NAME, reviewMeetingMonths: [...new Set(env.REVIEW_MEETING_MONTHS.split(',').map(Number))].sort((a, b) => a - b) },
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

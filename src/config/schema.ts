@@ -67,6 +67,13 @@ export const EnvSchema = z.object({
   /** Quarterly cycle (定期报告): day of the quarter's last month and local time it opens / is due. */
   QUARTERLY_CYCLE_OPENS: z.string().default('15 09:00').refine((v) => parseDayTime(v) !== null, 'expected a day (1-28) of the quarter\'s last month and a time, such as 15 09:00'),
   QUARTERLY_CYCLE_DUE: z.string().default('25 17:00').refine((v) => parseDayTime(v) !== null, 'expected a day (1-28) of the quarter\'s last month and a time, such as 25 17:00'),
+  /** The unit's name on the analysis report (思想动态分析报告) and its signature. */
+  UNIT_NAME: z.string().max(40).default('本单位'),
+  /** Months of the half-yearly review meetings (分析研判会议, Art. 12), e.g. 6,12. */
+  REVIEW_MEETING_MONTHS: z
+    .string()
+    .default('6,12')
+    .refine((v) => v.split(',').every((m) => /^\s*(?:[1-9]|1[0-2])\s*$/.test(m)), 'expected months 1-12 separated by commas, such as 6,12'),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -6,6 +6,7 @@ import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
 import { CycleEntity, CycleReportVersionEntity, CycleTaskEntity, LiaisonRecordEntity } from './cycle.entity';
+import { ReviewMeetingEntity, UnitReportEntity } from './report.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity, KeywordMonthDepartmentEntity, KeywordMonthEntity } from './analysis.entity';
 
@@ -33,4 +34,6 @@ export const entities = [
   StoredFileChunkEntity,
   AnalysisKeywordEntity, InsightKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, KeywordMonthEntity, KeywordMonthDepartmentEntity,
   ...[CycleEntity, CycleTaskEntity, CycleReportVersionEntity, LiaisonRecordEntity],
+  UnitReportEntity,
+  ReviewMeetingEntity,
 ];

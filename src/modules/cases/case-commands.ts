@@ -20,6 +20,7 @@ import {
   ISSUE_KIND_WORDS,
 } from './case-service';
 import { STATUS_LABELS } from '../../domain/glossary';
+import { promptSpecialMeeting } from '../report/review-meetings';
 
 function refuseIfClosed(insight: Insight): void {
   if (insight.status === 'closed') throw new UserFacingError(`${insight.number} 已办结，不能再更改。`);
@@ -53,6 +54,7 @@ const classifyCommand: Command = {
     await ctx.em.update(InsightEntity, { id: insight.id }, { issueKind, status, updatedAt: ctx.now });
     await ctx.ledger({ kind: 'insight.classified', subjectType: 'insight', subjectId: insight.number, data: { issueKind, previous: insight.issueKind } });
     await tellReporter(ctx, insight, `您上报的 ${insight.number} 已定性为「${label}」。`);
+    if (issueKind === 'warning') await promptSpecialMeeting(ctx, insight);
     await ctx.replyText(`已将 ${insight.number} 定性为「${label}」（${STATUS_LABELS[status]}）。\n按办法第十四条，${ISSUE_KIND_GUIDANCE[issueKind]}\n记录处置措施：处置 ${insight.number} 措施`);
   },
 };

@@ -30,6 +30,13 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'analysis.warning.read': '预警已阅',
   'analysis.warning.classified': '预警定性',
   'analysis.term.added': '研判词典添加词条',
+  'report.generated': '生成思想动态分析报告草稿',
+  'report.archived': '存档思想动态分析报告',
+  'report.downloaded': '接收存档报告',
+  'review.reminded': '提醒召开分析研判会议',
+  'review.scheduled': '安排分析研判会议',
+  'review.minutes': '记录研判会议纪要',
+  'review.prompted': '提示召开专题研判会议',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -45,6 +52,8 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   analysis: '分析研判',
   'analysis-warning': '分析研判预警',
   'analysis-term': '研判词典',
+  report: '思想动态分析报告',
+  review: '分析研判会议',
 };
 
 /** The steps of an immediate report's alert chain (escalation.<event>). */
