@@ -76,7 +76,7 @@ describe.each(testDatabases())('reporting cycles through the console (%s)', (dat
     const [{ p }] = await t.app.dataSource.query("SELECT MAX(priority) AS p FROM outbound_messages WHERE card_id IS NOT NULL");
     expect(Number(p)).toBe(2);
     // Opening by hand for the same quarter is refused.
-    await expect(t.app.transact((em) => openQuarterByHand(createJobContext(em, t.app.services, clock.now()), '2026Q4'))).rejects.toThrow('already open');
+    await expect(t.app.transact((em) => openQuarterByHand(createJobContext(em, t.app.services, clock.now()), '2026Q4'))).rejects.toThrow('已经开启');
   });
 
   it('a liaison fills, views, submits and replaces the report; bad input changes nothing', async () => {
