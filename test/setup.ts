@@ -8,3 +8,6 @@ beforeAll(() => {
 afterEach(() => {
   nock.cleanAll();
 });
+import { installSocketErrorGuard } from './helpers/socket-error-guard';
+
+installSocketErrorGuard();

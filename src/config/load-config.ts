@@ -20,6 +20,16 @@ const EXPECTED: Record<string, string> = {
   OUTBOX_MAX_ATTEMPTS: ' 1–100 之间的整数（投递次数）',
   OUTBOX_LEASE: '时长，如 30s、60s、2m',
   MIN_GROUP_SIZE: '不小于 1 的整数（人数）',
+  MIN_COMMENT_GROUP_SIZE: '不小于 1 的整数（人数）',
+  QUIET_HOURS: '时段，如 22:00-08:00（或 off）',
+  THEME_SPREAD: '不小于 2 的整数（部门数）',
+  MIN_THEME_COUNT: '不小于 2 的整数（条数）',
+  QUARTERLY_CYCLE_OPENS: '季度最后一个月中的日（1–28）和时间，如 15 09:00',
+  QUARTERLY_CYCLE_DUE: '季度最后一个月中的日（1–28）和时间，如 25 17:00',
+  UNIT_NAME: '不超过 40 个字的单位名称',
+  REVIEW_MEETING_MONTHS: '用逗号分隔的月份（1–12），如 6,12',
+  WECOM_MODE: ' callback（自建应用）或 robot（智能机器人）',
+  WECOM_BOT_WS_URL: '网址，如 wss://openws.work.weixin.qq.com',
   CONSOLE: ' on 或 off',
   WECOM_ENCODING_AES_KEY: '企业微信管理后台生成的 43 位 EncodingAESKey',
   WECOM_API_BASE: '网址，如 https://qyapi.weixin.qq.com',
@@ -29,7 +39,7 @@ const EXPECTED: Record<string, string> = {
 };
 
 /** Values that must not be printed: keys, secrets, and a database URL (it may hold a password). */
-const SECRET_VARIABLES = new Set(['DATA_KEY', 'DATABASE_URL', 'WECOM_SECRET', 'WECOM_TOKEN', 'WECOM_ENCODING_AES_KEY', 'DINGTALK_CLIENT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATA_KEY', 'DATABASE_URL', 'WECOM_SECRET', 'WECOM_TOKEN', 'WECOM_ENCODING_AES_KEY', 'WECOM_BOT_SECRET', 'DINGTALK_CLIENT_SECRET']);
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
 
