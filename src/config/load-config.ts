@@ -29,7 +29,7 @@ const EXPECTED: Record<string, string> = {
   UNIT_NAME: '不超过 40 个字的单位名称',
   REVIEW_MEETING_MONTHS: '用逗号分隔的月份（1–12），如 6,12',
   WECOM_MODE: ' callback（自建应用）或 robot（智能机器人）',
-  WECOM_BOT_WS_URL: '网址，如 wss://openws.work.weixin.qq.com',
+  WECOM_BOT_WS_URL: ' ws:// 或 wss:// 开头的 WebSocket 地址，如 wss://openws.work.weixin.qq.com',
   CONSOLE: ' on 或 off',
   WECOM_ENCODING_AES_KEY: '企业微信管理后台生成的 43 位 EncodingAESKey',
   WECOM_API_BASE: '网址，如 https://qyapi.weixin.qq.com',
@@ -206,10 +206,10 @@ function pickWecom(env: Env, problems: string[]): WecomConfig | undefined {
  */
 function pickWecomRobot(env: Env, problems: string[]): WecomRobotConfig | undefined {
   const missing = (['WECOM_BOT_ID', 'WECOM_BOT_SECRET'] as const).filter((name) => !env[name]);
-  for (const name of missing) problems.push(`${name}: missing (needed because WECOM_MODE=robot)`);
+  for (const name of missing) problems.push(`${name}：未设置（WECOM_MODE=robot 时必须设置）`);
   if (!env.WECOM_BOT_ID || !env.WECOM_BOT_SECRET) return undefined;
   if (Boolean(env.WECOM_CORP_ID) !== Boolean(env.WECOM_SECRET)) {
-    problems.push(`${env.WECOM_CORP_ID ? 'WECOM_SECRET' : 'WECOM_CORP_ID'}: missing (directory sync in robot mode needs both WECOM_CORP_ID and the address-book WECOM_SECRET)`);
+    problems.push(`${env.WECOM_CORP_ID ? 'WECOM_SECRET' : 'WECOM_CORP_ID'}：未设置（智能机器人模式下同步通讯录需要同时设置 WECOM_CORP_ID 和通讯录的 WECOM_SECRET）`);
   }
   const directory =
     env.WECOM_CORP_ID && env.WECOM_SECRET ? { corpId: env.WECOM_CORP_ID, secret: env.WECOM_SECRET, apiBase: env.WECOM_API_BASE } : undefined;

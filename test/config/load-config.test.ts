@@ -86,9 +86,9 @@ describe('WeCom robot mode (WECOM_MODE=robot)', () => {
 
   it('names the missing robot variables', () => {
     const message = problemsOf({ WECOM_MODE: 'robot' });
-    expect(message).toContain('WECOM_BOT_ID: missing');
-    expect(message).toContain('WECOM_BOT_SECRET: missing');
-    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_CORP_ID: 'ww1' })).toContain('WECOM_SECRET: missing');
+    expect(message).toContain('WECOM_BOT_ID：未设置');
+    expect(message).toContain('WECOM_BOT_SECRET：未设置');
+    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_CORP_ID: 'ww1' })).toContain('WECOM_SECRET：未设置');
   });
 
   it('uses WECOM_CORP_ID + WECOM_SECRET (the address-book secret) for directory sync only, and a private address', () => {
@@ -112,7 +112,7 @@ describe('WeCom robot mode (WECOM_MODE=robot)', () => {
 
   it('refuses a mode it does not know and an address that is not a WebSocket one', () => {
     expect(problemsOf({ WECOM_MODE: 'webhook' })).toContain('WECOM_MODE');
-    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_BOT_WS_URL: 'https://x' })).toContain('WECOM_BOT_WS_URL: must be a ws:// or wss:// address');
+    expect(problemsOf({ WECOM_MODE: 'robot', WECOM_BOT_ID: 'b', WECOM_BOT_SECRET: 's', WECOM_BOT_WS_URL: 'https://x' })).toContain('WECOM_BOT_WS_URL：应为 ws:// 或 wss:// 开头的 WebSocket 地址');
   });
 
   it('counts as a platform in production', () => {
