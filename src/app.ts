@@ -7,8 +7,8 @@ import type Koa from 'koa';
 import type { Config } from './config/load-config';
 import { createDataSource, createTransact, type Transact } from './db/data-source';
 import { createLogger, type Logger } from './lib/logger';
-import { createDataCipher, type DataCipher } from './lib/data-cipher';
-import { resolveDataKey } from './lib/data-key';
+import { createDataCipher, type KeyedCipher } from './lib/data-cipher';
+import { resolveDataKeys } from './lib/data-key';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
@@ -24,6 +24,7 @@ import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
+import { checkDataKeys } from './core/data-keys';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
@@ -49,7 +50,7 @@ export interface XinshengApp {
   log: Logger;
   dataSource: DataSource;
   transact: Transact;
-  cipher: DataCipher;
+  cipher: KeyedCipher;
   bot: Bot;
   inbound: InboundStore;
   outbox: OutboxDispatcher;
@@ -61,6 +62,8 @@ export interface XinshengApp {
   koa: Koa;
   /** Runs pending migrations. */
   migrate(): Promise<string[]>;
+  /** Refuses a missing or wrong data key for the stored data (DataKeyError) and registers the key that encrypts. */
+  checkDataKeys(): Promise<void>;
   /** Migrates, then serves HTTP, connects platforms and starts the dispatcher and jobs. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -75,7 +78,7 @@ export const botModules: BotModule[] = [insightModule, escalationModule, caseMod
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
-  const cipher = createDataCipher(resolveDataKey(config, log));
+  const cipher = createDataCipher(resolveDataKeys(config, log));
   const dataSource = createDataSource(config.database);
   await dataSource.initialize();
   const transact = createTransact(dataSource);
@@ -167,9 +170,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const ran = await dataSource.runMigrations({ transaction: 'each' });
       return ran.map((m) => m.name);
     },
+    checkDataKeys: () => checkDataKeys(transact, cipher, now()),
     async start() {
       const ran = await app.migrate();
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      await app.checkDataKeys();
       server = http.createServer(koa.callback());
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);

@@ -6,6 +6,7 @@ import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
+import { keyStatusFromCli, rotateKeysFromCli } from './cli/key-commands';
 
 const USAGE = `Usage: xinsheng <command>
   serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
@@ -14,6 +15,8 @@ const USAGE = `Usage: xinsheng <command>
   org sync                   read departments and people from the connected WeCom/DingTalk directory
   role USER ROLE             grant office | deputy | secretary (机关党委 | 分管领导 | 书记); -ROLE revokes
   chat --as USER [--url URL] chat with a running server through the console platform
+  key status                 how many stored values each data key still protects (DATA_KEY's first encrypts)
+  key rotate [--batch N]     re-encrypt every stored value under DATA_KEY's first key; resumable, safe while serving
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
                              write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
@@ -62,6 +65,12 @@ async function run(argv: string[]): Promise<number> {
         console.log(results.length ? results.join('\n') : 'No platform with a directory is configured (set WECOM_* or DINGTALK_*).');
         return results.length ? 0 : 1;
       }
+      case 'key status':
+        console.log(await keyStatusFromCli(app));
+        return 0;
+      case 'key rotate':
+        console.log(await rotateKeysFromCli(app, rest));
+        return 0;
       case 'ledger verify': {
         const verdict = await verifyLedger(app.dataSource);
         console.log(verdict.ok ? `Ledger intact: ${verdict.entries} entries.` : `LEDGER BROKEN at entry ${verdict.entryId}: ${verdict.problem}`);
@@ -96,7 +105,14 @@ async function withApp(config: Config, work: (app: XinshengApp) => Promise<numbe
 
 async function serve(config: Config): Promise<number> {
   const app = await createApp(config);
-  const { port } = await app.start();
+  let port: number;
+  try {
+    ({ port } = await app.start());
+  } catch (error) {
+    // A refused start (a wrong data key, say) closes what it opened, so the process ends with its message.
+    await app.stop().catch(() => undefined);
+    throw error;
+  }
   if (config.console) console.log(`心声 is running on http://127.0.0.1:${port} — try: npx xinsheng chat --as zhangsan`);
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();

@@ -1,6 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
+import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { parseDataKeys } from '../lib/data-key';
+import type { DataKey } from '../lib/data-cipher';
 import { EnvSchema, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
@@ -31,8 +34,8 @@ export interface Config {
   http: { port: number; host: string };
   database: DatabaseConfig;
   dataDir: string;
-  /** Absent outside production until start-up generates or reads data/data.key. */
-  dataKey?: Buffer;
+  /** DATA_KEY's or DATA_KEY_FILE's keys, the first encrypts; absent outside production until start-up generates or reads data/data.key. */
+  dataKeys?: DataKey[];
   timeZone: string;
   logLevel: Env['LOG_LEVEL'];
   escalation: { ackTimeoutMs: number; steps: EscalationStep[] };
@@ -64,7 +67,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   if (production && !wecom && !dingtalk) {
     problems.push('WECOM_CORP_ID / DINGTALK_CLIENT_ID: NODE_ENV=production needs WeCom or DingTalk configured');
   }
-  if (production && !env.DATA_KEY) problems.push('DATA_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
+  const dataKeys = pickDataKeys(env, problems);
+  if (production && !env.DATA_KEY && !env.DATA_KEY_FILE) problems.push('DATA_KEY: required when NODE_ENV=production (openssl rand -base64 32), or DATA_KEY_FILE');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
   if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS: ${escalationSteps.problem}`);
   if (problems.length > 0) throw new ConfigError(formatProblems(problems));
@@ -74,7 +78,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     http: { port: env.PORT, host: env.HOST },
     database: parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'xinsheng.db')}`),
     dataDir: env.DATA_DIR,
-    dataKey: env.DATA_KEY ? Buffer.from(env.DATA_KEY, 'base64') : undefined,
+    dataKeys,
     timeZone: env.TZ,
     logLevel: env.LOG_LEVEL,
     escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT, steps: 'steps' in escalationSteps ? escalationSteps.steps : [] },
@@ -104,6 +108,31 @@ function formatProblems(problems: string[]): string {
 function parseDatabaseUrl(url: string): DatabaseConfig {
   if (url.startsWith('mysql://')) return { type: 'mysql', url };
   return { type: 'sqlite', path: url.slice('sqlite:'.length) || ':memory:' };
+}
+
+/** DATA_KEY or DATA_KEY_FILE (not both: which one wins would be a guess). */
+function pickDataKeys(env: Env, problems: string[]): DataKey[] | undefined {
+  if (env.DATA_KEY && env.DATA_KEY_FILE) {
+    problems.push('DATA_KEY: 与 DATA_KEY_FILE 只能设置一个');
+    return undefined;
+  }
+  let text = env.DATA_KEY;
+  const name = env.DATA_KEY_FILE ? 'DATA_KEY_FILE' : 'DATA_KEY';
+  if (env.DATA_KEY_FILE) {
+    try {
+      text = fs.readFileSync(env.DATA_KEY_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`DATA_KEY_FILE: 无法读取 ${env.DATA_KEY_FILE}（${(error as NodeJS.ErrnoException).code ?? (error as Error).message}）`);
+      return undefined;
+    }
+  }
+  if (text === undefined) return undefined;
+  const parsed = parseDataKeys(text);
+  if ('problem' in parsed) {
+    problems.push(`${name}: ${parsed.problem}`);
+    return undefined;
+  }
+  return parsed.keys;
 }
 
 /** A platform is on when any of its credentials is set; then all of them must be. */

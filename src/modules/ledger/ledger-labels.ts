@@ -18,6 +18,7 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'role.revoked': '撤销角色',
   'org.imported': '导入组织架构',
   'org.synced': '同步通讯录',
+  'key.rotated': '轮换数据密钥',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -30,6 +31,7 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   summary: '汇总',
   ledger: '工作台账',
   escalation: '即时报告预警',
+  data_key: '数据密钥',
 };
 
 export function ledgerKindLabel(kind: string): string {
