@@ -7,6 +7,7 @@ import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
 import { keyStatusFromCli, rotateKeysFromCli } from './cli/key-commands';
+import { backupDatabase, BackupError, mysqlHint, restoreDatabase } from './core/backup';
 
 const USAGE = `Usage: xinsheng <command>
   serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
@@ -17,6 +18,8 @@ const USAGE = `Usage: xinsheng <command>
   chat --as USER [--url URL] chat with a running server through the console platform
   key status                 how many stored values each data key still protects (DATA_KEY's first encrypts)
   key rotate [--batch N]     re-encrypt every stored value under DATA_KEY's first key; resumable, safe while serving
+  backup FILE                a consistent copy of the SQLite database while the server runs (MySQL: see README)
+  restore FILE               restore a backup into an empty database, then check the ledger
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
                              write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
@@ -47,6 +50,7 @@ async function run(argv: string[]): Promise<number> {
   loadDotEnv();
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
+  if (command === 'restore') return restore(config, sub);
   return withApp(config, async (app) => {
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate': {
@@ -71,11 +75,8 @@ async function run(argv: string[]): Promise<number> {
       case 'key rotate':
         console.log(await rotateKeysFromCli(app, rest));
         return 0;
-      case 'ledger verify': {
-        const verdict = await verifyLedger(app.dataSource);
-        console.log(verdict.ok ? `Ledger intact: ${verdict.entries} entries.` : `LEDGER BROKEN at entry ${verdict.entryId}: ${verdict.problem}`);
-        return verdict.ok ? 0 : 2;
-      }
+      case 'ledger verify':
+        return verifyLedgerFromCli(app);
       case 'ledger export': {
         const request = parseExportArgs(rest);
         const { entries } = await exportLedger(app.dataSource, request, { timeZone: app.config.timeZone, now: Date.now(), transact: app.transact });
@@ -83,6 +84,11 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       default:
+        if (command === 'backup' && sub && !rest.length) {
+          const done = await backupDatabase(app.dataSource, sub);
+          console.log(`已备份到 ${done.file}（${done.bytes} 字节，工作台账 ${done.ledgerEntries} 条）。备份里只有密文，没有 DATA_KEY：请把密钥与备份分开保管。`);
+          return 0;
+        }
         if (command === 'role' && sub && rest[0]) {
           await app.migrate();
           console.log(await changeRoleFromCli(app, sub, rest[0]));
@@ -91,6 +97,24 @@ async function run(argv: string[]): Promise<number> {
         console.error(USAGE);
         return 64;
     }
+  });
+}
+
+async function verifyLedgerFromCli(app: XinshengApp): Promise<number> {
+  const verdict = await verifyLedger(app.dataSource);
+  console.log(verdict.ok ? `Ledger intact: ${verdict.entries} entries.` : `LEDGER BROKEN at entry ${verdict.entryId}: ${verdict.problem}`);
+  return verdict.ok ? 0 : 2;
+}
+
+/** Restores into the configured (empty) database, brings it to this version's schema and checks the ledger. */
+async function restore(config: Config, file: string | undefined): Promise<number> {
+  if (!file) throw new BackupError('restore needs a FILE (made by xinsheng backup)');
+  if (config.database.type !== 'sqlite') throw new BackupError(mysqlHint());
+  const summary = await restoreDatabase(file, config.database.path);
+  console.log(`已从 ${file} 恢复到 ${config.database.path}（工作台账 ${summary.ledgerEntries} 条）。`);
+  return withApp(config, async (app) => {
+    await app.migrate();
+    return verifyLedgerFromCli(app);
   });
 }
 
