@@ -25,6 +25,7 @@ import { summaryModule } from './modules/summary/summary-command';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
 import { checkDataKeys } from './core/data-keys';
+import { retentionTimerHandlers, scheduleNightlyRetention } from './core/retention';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
@@ -128,7 +129,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onSent: (rows) => escalations.recordDeliveries(rows),
   });
   const escalations = createEscalationWorker({ transact, services, steps: config.escalation.steps, now, runDueTimers: (kinds) => timers.runDue(kinds) });
-  const timerHandlers = new Map([...Object.entries(escalations.timerHandlers()), ...bot.timerHandlers()]);
+  const retention = retentionTimerHandlers({ years: config.retentionYears, timeZone: config.timeZone, onRun: (run) => log.info({ counts: run.counts, total: run.total }, 'retention run') });
+  const timerHandlers = new Map([...Object.entries(escalations.timerHandlers()), ...bot.timerHandlers(), ...Object.entries(retention)]);
   const timers = createTimerWorker({ transact, log, now, handlers: () => timerHandlers, afterCommit: () => outbox.kick() });
   const inbound = createInboundStore({
     dataSource,
@@ -183,7 +185,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       for (const adapter of adapters) await adapter.start(inbound);
       inbound.start();
       outbox.start();
-      await transact((em) => bot.onStart(em, now()));
+      await transact(async (em) => {
+        await bot.onStart(em, now());
+        if (config.retentionYears) await scheduleNightlyRetention(em, config.timeZone, now());
+      });
       timers.start();
       jobs = scheduleJobs(app);
       const port = (server.address() as AddressInfo).port;

@@ -7,6 +7,7 @@ import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
 import { keyStatusFromCli, rotateKeysFromCli } from './cli/key-commands';
+import { describeRetention, runRetention } from './core/retention';
 import { backupDatabase, BackupError, mysqlHint, restoreDatabase } from './core/backup';
 
 const USAGE = `Usage: xinsheng <command>
@@ -20,6 +21,7 @@ const USAGE = `Usage: xinsheng <command>
   key rotate [--batch N]     re-encrypt every stored value under DATA_KEY's first key; resumable, safe while serving
   backup FILE                a consistent copy of the SQLite database while the server runs (MySQL: see README)
   restore FILE               restore a backup into an empty database, then check the ledger
+  retention [--dry-run]      erase (or list) individual-level free text older than RETENTION_YEARS now
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
                              write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
@@ -75,6 +77,10 @@ async function run(argv: string[]): Promise<number> {
       case 'key rotate':
         console.log(await rotateKeysFromCli(app, rest));
         return 0;
+      case 'retention':
+      case 'retention --dry-run':
+        console.log(await retentionFromCli(app, sub === '--dry-run'));
+        return 0;
       case 'ledger verify':
         return verifyLedgerFromCli(app);
       case 'ledger export': {
@@ -98,6 +104,14 @@ async function run(argv: string[]): Promise<number> {
         return 64;
     }
   });
+}
+
+async function retentionFromCli(app: XinshengApp, dryRun: boolean): Promise<string> {
+  const years = app.config.retentionYears;
+  if (!years) throw new ConfigError('RETENTION_YEARS：未设置，保存期限未开启，不删除任何内容（例如 RETENTION_YEARS=5）');
+  await app.migrate();
+  const run = await app.transact((em) => runRetention(em, { years, now: Date.now(), dryRun }));
+  return describeRetention(run, dryRun, app.config.timeZone);
 }
 
 async function verifyLedgerFromCli(app: XinshengApp): Promise<number> {

@@ -45,6 +45,8 @@ export interface Config {
   minCommentGroupSize: number;
   /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
   reminders: { quietHours: QuietHours; holidaysFile?: string };
+  /** RETENTION_YEARS: erase individual-level free text older than this (undefined: keep everything). */
+  retentionYears?: number;
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -86,6 +88,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minGroupSize: env.MIN_GROUP_SIZE,
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
+    retentionYears: env.RETENTION_YEARS,
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

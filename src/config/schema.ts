@@ -66,6 +66,12 @@ export const EnvSchema = z.object({
   QUIET_HOURS: z.string().default('22:00-08:00').refine((v) => parseQuietHours(v) !== null, 'expected a window such as 22:00-08:00 (or off)'),
   /** JSON of holidays and make-up workdays for years the holiday package does not cover yet. */
   HOLIDAYS_FILE: z.string().optional(),
+  /** Individual-level free text older than this many years is erased nightly; unset keeps everything. */
+  RETENTION_YEARS: z.coerce
+    .number({ message: '必须是 1 或更大的整数（年）；不设置则不删除任何内容' })
+    .int('必须是 1 或更大的整数（年）；不设置则不删除任何内容')
+    .min(1, '必须是 1 或更大的整数（年）；不设置则不删除任何内容')
+    .optional(),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -34,6 +34,13 @@ export class MissingDataKeyError extends Error {
   }
 }
 
+/**
+ * What retention leaves in an encrypted column whose text it erased (RETENTION_YEARS): not a
+ * ciphertext, so rotation and key status pass it by; it reads as ERASED_TEXT wherever it is shown.
+ */
+export const ERASED_VALUE = 'erased:';
+export const ERASED_TEXT = '〔已超过保存期限，内容已删除〕';
+
 /** How `key status` names values from before key ids (`v1:`). */
 export const LEGACY_KEY_ID = 'v1';
 const LEGACY_PREFIX = 'v1:';
@@ -109,6 +116,7 @@ export function createDataCipher(keys: Buffer | readonly DataKey[]): KeyedCipher
       return primaryPrefix + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
     },
     decrypt(stored) {
+      if (stored === ERASED_VALUE) return ERASED_TEXT;
       const id = keyIdOf(stored);
       if (id === null) throw new Error('not an encrypted value');
       if (id === LEGACY_KEY_ID) return openLegacy(stored);

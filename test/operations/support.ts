@@ -49,7 +49,7 @@ export async function rewriteAsLegacy(dataSource: DataSource, cipher: DataCipher
 }
 
 /** Some of everything that is encrypted: insights, an immediate report (alerts, cards), a suggestion and its answer, a file. */
-export async function fillWithData(t: TestApp, reports = 8): Promise<string[]> {
+export async function fillWithData(t: TestApp, reports = 8, now = Date.now()): Promise<string[]> {
   await importSampleOrg(t);
   const chat = consoleClient(t);
   const numbers: string[] = [];
@@ -59,8 +59,9 @@ export async function fillWithData(t: TestApp, reports = 8): Promise<string[]> {
   await chat.say('liu', `处置 ${numbers[0]} 已安排谈心`);
   await chat.say('zhangsan', '即时 有同志情绪激动扬言上访');
   await chat.say('lisi', '意见 食堂菜价偏高');
-  await chat.say('liu', '答复 Y-2026-0001 已转后勤');
-  await t.app.transact((em) => storeFile(em, t.app.cipher, { purpose: 'test', name: '报告.docx', mimeType: 'application/octet-stream', data: randomBytes(100_000) }, Date.now()));
+  const [{ number: suggestion }] = (await t.app.dataSource.query('SELECT number FROM suggestions ORDER BY id DESC LIMIT 1')) as { number: string }[];
+  await chat.say('liu', `答复 ${suggestion} 已转后勤`);
+  await t.app.transact((em) => storeFile(em, t.app.cipher, { purpose: 'test', name: '报告.docx', mimeType: 'application/octet-stream', data: randomBytes(100_000) }, now));
   return numbers;
 }
 

@@ -19,6 +19,7 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'org.imported': '导入组织架构',
   'org.synced': '同步通讯录',
   'key.rotated': '轮换数据密钥',
+  'retention.erased': '按保存期限删除个人信息文字',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -32,6 +33,7 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   ledger: '工作台账',
   escalation: '即时报告预警',
   data_key: '数据密钥',
+  retention: '保存期限',
 };
 
 export function ledgerKindLabel(kind: string): string {
