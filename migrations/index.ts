@@ -4,6 +4,7 @@ import { LedgerCasesSuggestions1764300000000 } from './1764300000000-ledger-case
 import { DepartmentPlatform1764400000000 } from './1764400000000-department-platform';
 import { KernelTimersFiles1764500000000 } from './1764500000000-kernel-timers-files';
 import { DataKeys1764540000000 } from './1764540000000-data-keys';
+import { SharedPacing1764540000001 } from './1764540000001-shared-pacing';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
-export const migrations = [Foundation1764100000000, Escalation1764200000000, LedgerCasesSuggestions1764300000000, DepartmentPlatform1764400000000, KernelTimersFiles1764500000000, DataKeys1764540000000];
+export const migrations = [Foundation1764100000000, Escalation1764200000000, LedgerCasesSuggestions1764300000000, DepartmentPlatform1764400000000, KernelTimersFiles1764500000000, DataKeys1764540000000, SharedPacing1764540000001];

@@ -12,7 +12,8 @@ import { resolveDataKeys } from './lib/data-key';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
-import { createOutboxDispatcher, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
+import { createOutboxDispatcher, createPacer, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
+import { createSharedPacer } from './core/shared-pacer';
 import { createInboundStore, type InboundStore } from './core/inbound-store';
 import type { PlatformName } from './core/messages';
 import { createBot, type Bot } from './bot/bot';
@@ -125,6 +126,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now,
     maxAttempts: config.outbox.maxAttempts,
     leaseMs: config.outbox.leaseMs,
+    // Several instances share one MySQL database: they share each platform's rate limit too.
+    pacerFor: (platform, rate) =>
+      config.database.type === 'mysql' && rate ? createSharedPacer({ bucket: `outbox:${platform}`, ratePerSecond: rate, transact, log }) : createPacer(rate),
     onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
     onSent: (rows) => escalations.recordDeliveries(rows),
   });
