@@ -28,7 +28,7 @@ const CONNECTIONS = 100;
 const WARMUP_REQUESTS = 2_000;
 const APP_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40_000);
 const BARE_REQUESTS = Number(process.env.BENCH_BARE_REQUESTS ?? 100_000);
-const LIVE_BARE_REQUESTS = 60_000;
+const LIVE_BARE_REQUESTS = Math.round(60_000 * Number(process.env.BENCH_SCALE ?? 1));
 const TARGET_RATIO = 0.4;
 const TARGET_P99_MS = 25;
 
