@@ -154,7 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
   if (config.console) routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), now }));
-  const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
+  const koa = createHttpServer({ log, routers, trustProxy: config.http.trustProxy, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
 
   let server: http.Server | null = null;
   let jobs: ScheduledTask[] = [];

@@ -31,7 +31,7 @@ export interface DingtalkConfig {
 
 export interface Config {
   production: boolean;
-  http: { port: number; host: string };
+  http: { port: number; host: string; trustProxy: boolean };
   database: DatabaseConfig;
   dataDir: string;
   /** DATA_KEY's or DATA_KEY_FILE's keys, the first encrypts; absent outside production until start-up generates or reads data/data.key. */
@@ -77,7 +77,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
 
   return {
     production,
-    http: { port: env.PORT, host: env.HOST },
+    http: { port: env.PORT, host: env.HOST, trustProxy: env.TRUST_PROXY ?? false },
     database: parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'xinsheng.db')}`),
     dataDir: env.DATA_DIR,
     dataKeys,

@@ -72,6 +72,8 @@ export const EnvSchema = z.object({
     .int('必须是 1 或更大的整数（年）；不设置则不删除任何内容')
     .min(1, '必须是 1 或更大的整数（年）；不设置则不删除任何内容')
     .optional(),
+  /** on behind nginx (or another reverse proxy) that sets X-Forwarded-For: logs name the real client address. */
+  TRUST_PROXY: onOff,
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 
