@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 
@@ -132,6 +133,7 @@ export async function restoreDatabase(backupFile: string, target: string): Promi
     throw new BackupError(`restore：目标数据库 ${target} 不是空的（${filled.slice(0, 5).join('、')}${filled.length > 5 ? ' …' : ''} 有数据），未做任何改动。请恢复到新的 DATABASE_URL。`);
   }
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(target + suffix, { force: true });
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const source = new Database(backupFile, { readonly: true, fileMustExist: true });
   try {
     await source.backup(target);
