@@ -6,6 +6,11 @@ import path from 'node:path';
  * the other benchmarks' sections as they are.
  */
 export function recordBenchmark(name: string, markdown: string): void {
+  // A quick smoke run (npm run bench -- --quick) prints its figures but keeps the recorded ones.
+  if (process.env.BENCH_NO_RECORD) {
+    console.log(markdown.trim());
+    return;
+  }
   const file = path.join(__dirname, '..', 'BENCHMARKS.md');
   const header = '# Benchmarks\n\nFigures written by the scripts under `bench/` (each rewrites its own section). Machine: 2 cores, shared; compare ratios measured in one run rather than absolute numbers.\n';
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : header;

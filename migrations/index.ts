@@ -5,6 +5,8 @@ import { DepartmentPlatform1764400000000 } from './1764400000000-department-plat
 import { KernelTimersFiles1764500000000 } from './1764500000000-kernel-timers-files';
 import { RoleGrantSource1764510000000 } from './1764510000000-role-grant-source';
 import { Analysis1764530000000 } from './1764530000000-analysis';
+import { DataKeys1764540000000 } from './1764540000000-data-keys';
+import { SharedPacing1764540000001 } from './1764540000001-shared-pacing';
 import { Cycles1764560000000 } from './1764560000000-cycles';
 import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 
@@ -17,6 +19,8 @@ export const migrations = [
   KernelTimersFiles1764500000000,
   RoleGrantSource1764510000000,
   Analysis1764530000000,
+  DataKeys1764540000000,
+  SharedPacing1764540000001,
   Cycles1764560000000,
   UnitReports1764570000000,
 ];

@@ -8,15 +8,16 @@ import type { Config } from './config/load-config';
 import { createDataSource, createTransact, type Transact } from './db/data-source';
 import { databaseStartupError, listenStartupError } from './config/startup-errors';
 import { createLogger, type Logger } from './lib/logger';
-import { createDataCipher, type DataCipher } from './lib/data-cipher';
-import { resolveDataKey } from './lib/data-key';
+import { createDataCipher, type KeyedCipher } from './lib/data-cipher';
+import { resolveDataKeys } from './lib/data-key';
 import { createAnalysis } from './modules/analysis/analysis-commands';
 import { deriveKeywordKey } from './modules/analysis/keyword-hash';
 import { themesForPeriod } from './modules/analysis/analysis-queries';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
-import { createOutboxDispatcher, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
+import { createOutboxDispatcher, createPacer, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
+import { createSharedPacer } from './core/shared-pacer';
 import { createInboundStore, type InboundStore } from './core/inbound-store';
 import type { PlatformName } from './core/messages';
 import { createBot, type Bot } from './bot/bot';
@@ -32,6 +33,8 @@ import { departmentReportFacts, supervisionFacts } from './modules/cycles/cycle-
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
 import { createReportModule } from './modules/report/report-commands';
 import type { FactSources } from './domain/facts';
+import { checkDataKeys } from './core/data-keys';
+import { retentionTimerHandlers, scheduleNightlyRetention } from './core/retention';
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
@@ -61,7 +64,7 @@ export interface XinshengApp {
   log: Logger;
   dataSource: DataSource;
   transact: Transact;
-  cipher: DataCipher;
+  cipher: KeyedCipher;
   /** What handlers get (the CLI's report uses the same facts and settings). */
   services: BotServices;
   bot: Bot;
@@ -75,6 +78,8 @@ export interface XinshengApp {
   koa: Koa;
   /** Runs pending migrations. */
   migrate(): Promise<string[]>;
+  /** Refuses a missing or wrong data key for the stored data (DataKeyError) and registers the key that encrypts. */
+  checkDataKeys(): Promise<void>;
   /** Migrates, then serves HTTP, connects platforms and starts the dispatcher and jobs. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -100,8 +105,7 @@ async function openDatabase(database: Config['database']): Promise<DataSource> {
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
-  const dataKey = resolveDataKey(config, log);
-  const cipher = createDataCipher(dataKey);
+  const cipher = createDataCipher(resolveDataKeys(config, log));
   const dataSource = await openDatabase(config.database);
   const transact = createTransact(dataSource);
   const catalog = loadCardCatalog(path.join(projectRoot(), 'bot-cards'));
@@ -112,7 +116,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const calendar = createHolidayCalendar(config.reminders.holidaysFile ? readHolidayOverrides(config.reminders.holidaysFile) : {});
   const reminders = createReminderPolicy({ timeZone: config.timeZone, quietHours: config.reminders.quietHours, calendar });
 
-  const analysis = createAnalysis({ cipher, keywordKey: deriveKeywordKey(dataKey), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
+  const analysis = createAnalysis({ cipher, keywordKey: deriveKeywordKey(cipher.keys[0].key), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
   const services: BotServices = {
     cipher,
     cards,
@@ -156,11 +160,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now,
     maxAttempts: config.outbox.maxAttempts,
     leaseMs: config.outbox.leaseMs,
+    // Several instances share one MySQL database: they share each platform's rate limit too.
+    pacerFor: (platform, rate) =>
+      config.database.type === 'mysql' && rate ? createSharedPacer({ bucket: `outbox:${platform}`, ratePerSecond: rate, transact, log }) : createPacer(rate),
     onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
     onSent: (rows) => escalations.recordDeliveries(rows),
   });
   const escalations = createEscalationWorker({ transact, services, steps: config.escalation.steps, now, runDueTimers: (kinds) => timers.runDue(kinds) });
-  const timerHandlers = new Map([...Object.entries(escalations.timerHandlers()), ...bot.timerHandlers()]);
+  const retention = retentionTimerHandlers({ years: config.retentionYears, timeZone: config.timeZone, onRun: (run) => log.info({ counts: run.counts, total: run.total }, 'retention run') });
+  const timerHandlers = new Map([...Object.entries(escalations.timerHandlers()), ...bot.timerHandlers(), ...Object.entries(retention)]);
   const timers = createTimerWorker({ transact, log, now, handlers: () => timerHandlers, afterCommit: () => outbox.kick() });
   const inbound = createInboundStore({
     dataSource,
@@ -185,7 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       (await transact((em) => storeFile(em, cipher, { purpose: 'upload', name: file.name, mimeType: mimeTypeFor(file.name), data: file.data }, now()))).id;
     routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), storeUpload, now }));
   }
-  const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
+  const koa = createHttpServer({ log, routers, trustProxy: config.http.trustProxy, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
 
   let server: http.Server | null = null;
   let jobs: ScheduledTask[] = [];
@@ -208,9 +216,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const ran = await dataSource.runMigrations({ transaction: 'each' });
       return ran.map((m) => m.name);
     },
+    checkDataKeys: () => checkDataKeys(transact, cipher, now()),
     async start() {
       const ran = await app.migrate();
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
+      await app.checkDataKeys();
       server = http.createServer(koa.callback());
       await new Promise<void>((resolve, reject) => {
         server!.once('error', (error) => reject(listenStartupError(error, config.http)));
@@ -219,7 +229,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       for (const adapter of adapters) await adapter.start(inbound);
       inbound.start();
       outbox.start();
-      await transact((em) => bot.onStart(em, now()));
+      await transact(async (em) => {
+        await bot.onStart(em, now());
+        if (config.retentionYears) await scheduleNightlyRetention(em, config.timeZone, now());
+      });
       timers.start();
       jobs = scheduleJobs(app);
       const port = (server.address() as AddressInfo).port;

@@ -10,6 +10,10 @@ import { createJobContext } from './bot/job-context';
 import { openQuarterByHand } from './modules/cycles/cycle-commands';
 import { reportFromCli } from './cli/report-command';
 
+import { keyStatusFromCli, rotateKeysFromCli } from './cli/key-commands';
+import { describeRetention, runRetention } from './core/retention';
+import { backupDatabase, BackupError, mysqlHint, restoreDatabase } from './core/backup';
+
 const USAGE = `用法：xinsheng <命令>
   serve                      运行机器人（HTTP 端口 PORT、各平台、消息投递）；启动前先执行待执行的数据库迁移
   migrate                    执行待执行的数据库迁移
@@ -19,6 +23,11 @@ const USAGE = `用法：xinsheng <命令>
   chat --as USER [--url URL] 通过本地控制台平台与运行中的服务对话（默认地址按 PORT 和 .env）
   cycle open 2026Q4 [--due YYYY-MM-DD]
                              手动开启一个季度的定期报告周期，各部门联络员收到任务
+  key status                 每个数据密钥还保护着多少条存储的数据（DATA_KEY 中第一个密钥用于加密）
+  key rotate [--batch N]     用 DATA_KEY 的第一个密钥重新加密所有存储的数据；可中断后继续，服务运行时也可执行
+  backup FILE                服务运行时为 SQLite 数据库做一致的备份（MySQL 见 README）
+  restore FILE               把备份恢复到空数据库，然后核验工作台账
+  retention [--dry-run]      立即删除（或只列出）超过 RETENTION_YEARS 的个人层面文字
   ledger verify              核验工作台账的哈希链，指出第一条被改动、删除或调换顺序的记录
   ledger export --from DATE --to DATE FILE.xlsx
                              把这些日期的工作台账记录导出为 Excel 文件，每条记录一行
@@ -55,6 +64,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
+  if (command === 'restore') return restore(config, sub);
   return withApp(config, async (app) => {
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'migrate': {
@@ -73,11 +83,18 @@ async function run(argv: string[]): Promise<number> {
         console.log(results.length ? results.join('\n') : '没有配置可读取通讯录的平台（请设置 WECOM_* 或 DINGTALK_* 变量，见 README）。');
         return results.length ? 0 : 1;
       }
-      case 'ledger verify': {
-        const verdict = await verifyLedger(app.dataSource);
-        console.log(verdict.ok ? `工作台账完整：共 ${verdict.entries} 条记录。` : `工作台账已被破坏，自第 ${verdict.entryId} 条起：${verdict.problem}`);
-        return verdict.ok ? 0 : 2;
-      }
+      case 'key status':
+        console.log(await keyStatusFromCli(app));
+        return 0;
+      case 'key rotate':
+        console.log(await rotateKeysFromCli(app, rest));
+        return 0;
+      case 'retention':
+      case 'retention --dry-run':
+        console.log(await retentionFromCli(app, sub === '--dry-run'));
+        return 0;
+      case 'ledger verify':
+        return verifyLedgerFromCli(app);
       case 'ledger export': {
         const request = parseExportArgs(rest);
         const { entries } = await exportLedger(app.dataSource, request, { timeZone: app.config.timeZone, now: Date.now(), transact: app.transact });
@@ -97,6 +114,11 @@ async function run(argv: string[]): Promise<number> {
           console.log(await reportFromCli(app, sub, rest));
           return 0;
         }
+        if (command === 'backup' && sub && !rest.length) {
+          const done = await backupDatabase(app.dataSource, sub);
+          console.log(`已备份到 ${done.file}（${done.bytes} 字节，工作台账 ${done.ledgerEntries} 条）。备份里只有密文，没有 DATA_KEY：请把密钥与备份分开保管。`);
+          return 0;
+        }
         if (command === 'role' && sub && rest[0]) {
           await app.migrate();
           console.log(await changeRoleFromCli(app, sub, rest[0]));
@@ -108,7 +130,33 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger', 'cycle']);
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger', 'cycle', 'report', 'key', 'backup', 'restore', 'retention']);
+
+async function retentionFromCli(app: XinshengApp, dryRun: boolean): Promise<string> {
+  const years = app.config.retentionYears;
+  if (!years) throw new ConfigError('RETENTION_YEARS：未设置，保存期限未开启，不删除任何内容（例如 RETENTION_YEARS=5）');
+  await app.migrate();
+  const run = await app.transact((em) => runRetention(em, { years, now: Date.now(), dryRun }));
+  return describeRetention(run, dryRun, app.config.timeZone);
+}
+
+async function verifyLedgerFromCli(app: XinshengApp): Promise<number> {
+  const verdict = await verifyLedger(app.dataSource);
+  console.log(verdict.ok ? `工作台账完整：共 ${verdict.entries} 条记录。` : `工作台账已被破坏，自第 ${verdict.entryId} 条起：${verdict.problem}`);
+  return verdict.ok ? 0 : 2;
+}
+
+/** Restores into the configured (empty) database, brings it to this version's schema and checks the ledger. */
+async function restore(config: Config, file: string | undefined): Promise<number> {
+  if (!file) throw new BackupError('restore 需要备份文件，例如 xinsheng restore xinsheng-backup.db（由 xinsheng backup 生成）');
+  if (config.database.type !== 'sqlite') throw new BackupError(mysqlHint());
+  const summary = await restoreDatabase(file, config.database.path);
+  console.log(`已从 ${file} 恢复到 ${config.database.path}（工作台账 ${summary.ledgerEntries} 条）。`);
+  return withApp(config, async (app) => {
+    await app.migrate();
+    return verifyLedgerFromCli(app);
+  });
+}
 
 async function withApp(config: Config, work: (app: XinshengApp) => Promise<number>): Promise<number> {
   const app = await createApp(config);
@@ -125,7 +173,8 @@ async function serve(config: Config): Promise<number> {
   try {
     ({ port } = await app.start());
   } catch (error) {
-    await app.stop();
+    // A refused start (a wrong data key, say) closes what it opened, so the process ends with its message.
+    await app.stop().catch(() => undefined);
     throw error;
   }
   console.log(`心声已启动，监听 ${config.http.host}:${port}（HOST、PORT）。`);

@@ -1,6 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
+import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
+import { parseDataKeys } from '../lib/data-key';
+import type { DataKey } from '../lib/data-cipher';
 import { EnvSchema, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
@@ -73,11 +76,11 @@ export interface DingtalkConfig {
 
 export interface Config {
   production: boolean;
-  http: { port: number; host: string };
+  http: { port: number; host: string; trustProxy: boolean };
   database: DatabaseConfig;
   dataDir: string;
-  /** Absent outside production until start-up generates or reads data/data.key. */
-  dataKey?: Buffer;
+  /** DATA_KEY's or DATA_KEY_FILE's keys, the first encrypts; absent outside production until start-up generates or reads data/data.key. */
+  dataKeys?: DataKey[];
   timeZone: string;
   logLevel: Env['LOG_LEVEL'];
   escalation: { ackTimeoutMs: number; steps: EscalationStep[] };
@@ -93,6 +96,8 @@ export interface Config {
   quarterlyCycle: QuarterlyCycleSchedule;
   /** The unit report (UNIT_NAME) and the review meetings' months (REVIEW_MEETING_MONTHS). */
   report: { unitName: string; reviewMeetingMonths: number[] };
+  /** RETENTION_YEARS: erase individual-level free text older than this (undefined: keep everything). */
+  retentionYears?: number;
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -118,7 +123,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   if (production && !anyPlatform) {
     problems.push('WECOM_CORP_ID / WECOM_BOT_ID / DINGTALK_CLIENT_ID：NODE_ENV=production 时须配置企业微信（自建应用或智能机器人）或钉钉（见 README 的配置表）');
   }
-  if (production && !env.DATA_KEY) problems.push('DATA_KEY：NODE_ENV=production 时必须设置（生成：openssl rand -base64 32）');
+  const dataKeys = pickDataKeys(env, problems);
+  if (production && !env.DATA_KEY && !env.DATA_KEY_FILE) problems.push('DATA_KEY：NODE_ENV=production 时必须设置 DATA_KEY 或 DATA_KEY_FILE（生成：openssl rand -base64 32）');
   const escalationSteps = parseEscalationSteps(env.ESCALATION_STEPS, env.ESCALATION_ACK_TIMEOUT);
   if ('problem' in escalationSteps) problems.push(`ESCALATION_STEPS：${escalationSteps.problem}`);
   const opens = parseDayTime(env.QUARTERLY_CYCLE_OPENS)!;
@@ -130,10 +136,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
 
   return {
     production,
-    http: { port: env.PORT, host: env.HOST },
+    http: { port: env.PORT, host: env.HOST, trustProxy: env.TRUST_PROXY ?? false },
     database: parseDatabaseUrl(env.DATABASE_URL ?? `sqlite:${path.join(env.DATA_DIR, 'xinsheng.db')}`),
     dataDir: env.DATA_DIR,
-    dataKey: env.DATA_KEY ? Buffer.from(env.DATA_KEY, 'base64') : undefined,
+    dataKeys,
     timeZone: env.TZ,
     logLevel: env.LOG_LEVEL,
     escalation: { ackTimeoutMs: env.ESCALATION_ACK_TIMEOUT, steps: 'steps' in escalationSteps ? escalationSteps.steps : [] },
@@ -144,6 +150,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     analysis: { themeSpread: env.THEME_SPREAD, minThemeCount: env.MIN_THEME_COUNT },
     quarterlyCycle: { opens: parseDayTime(env.QUARTERLY_CYCLE_OPENS)!, due: parseDayTime(env.QUARTERLY_CYCLE_DUE)! },
     report: { unitName: env.UNIT_NAME, reviewMeetingMonths: [...new Set(env.REVIEW_MEETING_MONTHS.split(',').map(Number))].sort((a, b) => a - b) },
+    retentionYears: env.RETENTION_YEARS,
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,
@@ -175,6 +182,31 @@ function formatProblems(problems: string[]): string {
 function parseDatabaseUrl(url: string): DatabaseConfig {
   if (url.startsWith('mysql://')) return { type: 'mysql', url };
   return { type: 'sqlite', path: url.slice('sqlite:'.length) || ':memory:' };
+}
+
+/** DATA_KEY or DATA_KEY_FILE (not both: which one wins would be a guess). */
+function pickDataKeys(env: Env, problems: string[]): DataKey[] | undefined {
+  if (env.DATA_KEY && env.DATA_KEY_FILE) {
+    problems.push('DATA_KEY: 与 DATA_KEY_FILE 只能设置一个');
+    return undefined;
+  }
+  let text = env.DATA_KEY;
+  const name = env.DATA_KEY_FILE ? 'DATA_KEY_FILE' : 'DATA_KEY';
+  if (env.DATA_KEY_FILE) {
+    try {
+      text = fs.readFileSync(env.DATA_KEY_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`DATA_KEY_FILE: 无法读取 ${env.DATA_KEY_FILE}（${(error as NodeJS.ErrnoException).code ?? (error as Error).message}）`);
+      return undefined;
+    }
+  }
+  if (text === undefined) return undefined;
+  const parsed = parseDataKeys(text);
+  if ('problem' in parsed) {
+    problems.push(`${name}: ${parsed.problem}`);
+    return undefined;
+  }
+  return parsed.keys;
 }
 
 /** A platform is on when any of its credentials is set; then all of them must be. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
 import { parseQuietHours } from '../core/reminder-policy';
 import { parseDayTime } from '../modules/cycles/cycle-schedule';
+import { parseDataKeys } from '../lib/data-key';
 
 const duration = (fallback: string) =>
   z
@@ -43,10 +44,16 @@ export const EnvSchema = z.object({
     .optional()
     .refine((v) => v === undefined || /^(sqlite:|mysql:\/\/)/.test(v), 'must start with sqlite: or mysql://'),
   DATA_DIR: z.string().default('data'),
+  /** One or more data keys (see src/lib/data-key.ts parseDataKeys): the first encrypts, all decrypt. */
   DATA_KEY: z
     .string()
     .optional()
-    .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, 'must be the base64 of exactly 32 bytes (openssl rand -base64 32)'),
+    .superRefine((v, ctx) => {
+      const parsed = v === undefined ? null : parseDataKeys(v);
+      if (parsed && 'problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }),
+  /** A file holding the data keys (systemd credentials, a secret store's mount): instead of DATA_KEY. */
+  DATA_KEY_FILE: z.string().optional(),
   TZ: z.string().default('Asia/Shanghai').refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ESCALATION_ACK_TIMEOUT: duration('15m'),
@@ -74,6 +81,14 @@ export const EnvSchema = z.object({
     .string()
     .default('6,12')
     .refine((v) => v.split(',').every((m) => /^\s*(?:[1-9]|1[0-2])\s*$/.test(m)), 'expected months 1-12 separated by commas, such as 6,12'),
+  /** Individual-level free text older than this many years is erased nightly; unset keeps everything. */
+  RETENTION_YEARS: z.coerce
+    .number({ message: '必须是 1 或更大的整数（年）；不设置则不删除任何内容' })
+    .int('必须是 1 或更大的整数（年）；不设置则不删除任何内容')
+    .min(1, '必须是 1 或更大的整数（年）；不设置则不删除任何内容')
+    .optional(),
+  /** on behind nginx (or another reverse proxy) that sets X-Forwarded-For: logs name the real client address. */
+  TRUST_PROXY: onOff,
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -36,7 +36,10 @@ export function hashEntry(entry: Omit<LedgerEntry, 'hash'>): string {
  */
 export async function appendLedger(em: EntityManager, record: LedgerRecord, now: number): Promise<LedgerEntry> {
   const id = await nextCounterValue(em, 'ledger');
-  const previous = id > 1 ? await em.findOneBy(LedgerEntryEntity, { id: id - 1 }) : null;
+  // A locking read on MySQL: a plain one reads this transaction's snapshot, taken before the
+  // previous entry's transaction committed, and would chain this entry to the genesis hash.
+  const locking = em.connection.options.type === 'mysql' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+  const previous = id > 1 ? await em.findOne(LedgerEntryEntity, { where: { id: id - 1 }, ...locking }) : null;
   const entry: Omit<LedgerEntry, 'hash'> = {
     id,
     kind: record.kind,

@@ -142,6 +142,8 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** Pause after a platform answered "too many requests". */
   rateLimitPauseMs?: number;
+  /** Builds each platform's pacer (default: this instance alone, createPacer); shared across instances on MySQL. */
+  pacerFor?: (platform: string, ratePerSecond: number | undefined) => Pacer;
   random?: () => number;
   /** Called once when a message is given up on (dead letter). */
   onDeadLetter?: (row: OutboundMessageRow) => Promise<void>;
@@ -236,7 +238,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
   const { transact } = options;
   const adapters = new Map(options.adapters.map((a) => [a.name as string, a]));
   // Pacing uses the real clock: it sleeps, and an injected test clock does not advance by itself.
-  const pacers = new Map(options.adapters.map((a) => [a.name as string, createPacer(a.sendRateLimitPerSecond)]));
+  const pacerFor = options.pacerFor ?? ((_platform: string, rate: number | undefined) => createPacer(rate));
+  const pacers = new Map(options.adapters.map((a) => [a.name as string, pacerFor(a.name, a.sendRateLimitPerSecond)]));
   // Lease owners are `<instanceId>/<boot>-<round>`: unique per round, and recognisable as ours after a restart.
   const ownerPrefix = `${options.instanceId.slice(0, 90)}/`;
   const boot = randomUUID().slice(0, 8);

@@ -20,12 +20,16 @@ export interface HttpServerDeps {
   log: Logger;
   routers: Router[];
   readiness(): Promise<Readiness>;
+  /** TRUST_PROXY: behind a reverse proxy, the client address is the last X-Forwarded-For entry (the proxy's view). */
+  trustProxy?: boolean;
 }
 
 /** The Koa app: one error handler at the top, health probes, then every router it is given. */
 export function createHttpServer(deps: HttpServerDeps): Koa {
   const app = new Koa();
-  app.proxy = false;
+  app.proxy = deps.trustProxy ?? false;
+  // Only the address the proxy itself saw (the last entry): earlier entries are whatever the client sent.
+  app.maxIpsCount = 1;
   app.use(async (ctx, next) => {
     try {
       await next();
@@ -37,8 +41,8 @@ export function createHttpServer(deps: HttpServerDeps): Koa {
       ctx.body = { error: status === 401 ? 'unauthorized' : status >= 500 ? 'internal error' : (err.message ?? 'bad request') };
       // An oversized body is not read to its end: close the connection after answering.
       if (status === 413) ctx.set('Connection', 'close');
-      if (status >= 500) deps.log.error({ err: error, path: ctx.path }, 'request failed');
-      else deps.log.warn({ method: ctx.method, path: ctx.path, status, reason: err.message }, 'request refused');
+      if (status >= 500) deps.log.error({ err: error, path: ctx.path, ip: ctx.ip }, 'request failed');
+      else deps.log.warn({ method: ctx.method, path: ctx.path, status, reason: err.message, ip: ctx.ip }, 'request refused');
     }
   });
 

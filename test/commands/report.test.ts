@@ -38,7 +38,7 @@ describe('上报 through the console platform', () => {
     await chat.say('zhangsan', '上报 某同志近来情绪低落，家中老人生病');
     const [row] = await t.app.dataSource.getRepository(InsightEntity).find();
     expect(row.textEnc).not.toContain('情绪低落');
-    expect(row.textEnc.startsWith('v1:')).toBe(true);
+    expect(row.textEnc).toMatch(/^v2:[0-9a-f]{8}:/);
     expect(t.app.cipher.decrypt(row.textEnc)).toBe('某同志近来情绪低落，家中老人生病');
     expect(row.category).toBe('wellbeing');
   });

@@ -72,7 +72,7 @@ describe('configuration from the environment', () => {
     const config = loadConfig({ DATABASE_URL: 'mysql://u:p@db:3306/xs', ESCALATION_ACK_TIMEOUT: '30s', DATA_KEY: KEY });
     expect(config.database).toEqual({ type: 'mysql', url: 'mysql://u:p@db:3306/xs' });
     expect(config.escalation.ackTimeoutMs).toBe(30_000);
-    expect(config.dataKey?.length).toBe(32);
+    expect(config.dataKeys?.[0].key.length).toBe(32);
   });
 });
 

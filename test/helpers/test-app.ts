@@ -68,7 +68,10 @@ export async function startTestApp(
   };
   const app = await createApp(loadConfig(env), { log: createLogger('silent'), ...options.appOptions });
   const port = options.serve ? (await app.start()).port : undefined;
-  if (!options.serve) await app.migrate();
+  if (!options.serve) {
+    await app.migrate();
+    await app.checkDataKeys();
+  }
   return {
     app,
     request: request(app.koa.callback()),

@@ -12,7 +12,7 @@ export async function readableRows(dataSource: DataSource, cipher: DataCipher): 
     for (const row of await dataSource.query(`SELECT * FROM \`${name}\``)) {
       const raw = JSON.stringify(row);
       // Ciphertext is shown decrypted, not as base64 (which could contain any short word by chance).
-      const plain = JSON.stringify(row, (_key, value) => (typeof value === 'string' && value.startsWith('v1:') ? '[encrypted]' : value));
+      const plain = JSON.stringify(row, (_key, value) => (typeof value === 'string' && /^v[12]:/.test(value) ? '[encrypted]' : value));
       rows.set(`${name} ${raw}`, `${name}: ${plain} ${decryptedValues(row, cipher)}`);
     }
   }
@@ -21,7 +21,7 @@ export async function readableRows(dataSource: DataSource, cipher: DataCipher): 
 
 function decryptedValues(row: Record<string, unknown>, cipher: DataCipher): string {
   return Object.values(row)
-    .filter((v): v is string => typeof v === 'string' && v.startsWith('v1:'))
+    .filter((v): v is string => typeof v === 'string' && /^v[12]:/.test(v))
     .map((v) => {
       try {
         return cipher.decrypt(v);

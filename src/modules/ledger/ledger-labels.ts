@@ -37,6 +37,8 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   'review.scheduled': '安排分析研判会议',
   'review.minutes': '记录研判会议纪要',
   'review.prompted': '提示召开专题研判会议',
+  'key.rotated': '轮换数据密钥',
+  'retention.erased': '按保存期限删除个人信息文字',
 };
 
 export const SUBJECT_TYPE_LABELS: Record<string, string> = {
@@ -54,6 +56,8 @@ export const SUBJECT_TYPE_LABELS: Record<string, string> = {
   'analysis-term': '研判词典',
   report: '思想动态分析报告',
   review: '分析研判会议',
+  data_key: '数据密钥',
+  retention: '保存期限',
 };
 
 /** The steps of an immediate report's alert chain (escalation.<event>). */
