@@ -165,7 +165,15 @@ function parseEnv(rawEnv: Record<string, string | undefined>): Env {
   const result = EnvSchema.safeParse(cleaned);
   if (result.success) return result.data;
   const names = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
-  throw new ConfigError(formatProblems(names.map((name) => describeBadValue(name, cleaned[name]))));
+  throw new ConfigError(
+    formatProblems(
+      names.map((name) => {
+        // A check that explains itself in Chinese (which data key, why) is shown as it is; never the value.
+        const own = result.error.issues.find((i) => String(i.path[0]) === name && /[\u4e00-\u9fff]/.test(i.message));
+        return own ? `${name}：${own.message}` : describeBadValue(name, cleaned[name]);
+      }),
+    ),
+  );
 }
 
 /** `PORT：应为 0–65535 之间的整数（HTTP 端口），实际为 abc` — a secret's value is never repeated. */
@@ -187,7 +195,7 @@ function parseDatabaseUrl(url: string): DatabaseConfig {
 /** DATA_KEY or DATA_KEY_FILE (not both: which one wins would be a guess). */
 function pickDataKeys(env: Env, problems: string[]): DataKey[] | undefined {
   if (env.DATA_KEY && env.DATA_KEY_FILE) {
-    problems.push('DATA_KEY: 与 DATA_KEY_FILE 只能设置一个');
+    problems.push('DATA_KEY：与 DATA_KEY_FILE 只能设置一个');
     return undefined;
   }
   let text = env.DATA_KEY;
@@ -196,14 +204,14 @@ function pickDataKeys(env: Env, problems: string[]): DataKey[] | undefined {
     try {
       text = fs.readFileSync(env.DATA_KEY_FILE, 'utf8');
     } catch (error) {
-      problems.push(`DATA_KEY_FILE: 无法读取 ${env.DATA_KEY_FILE}（${(error as NodeJS.ErrnoException).code ?? (error as Error).message}）`);
+      problems.push(`DATA_KEY_FILE：无法读取 ${env.DATA_KEY_FILE}（${(error as NodeJS.ErrnoException).code ?? (error as Error).message}）`);
       return undefined;
     }
   }
   if (text === undefined) return undefined;
   const parsed = parseDataKeys(text);
   if ('problem' in parsed) {
-    problems.push(`${name}: ${parsed.problem}`);
+    problems.push(`${name}：${parsed.problem}`);
     return undefined;
   }
   return parsed.keys;

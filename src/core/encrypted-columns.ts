@@ -25,4 +25,11 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   { table: 'stored_files', primaryKey: ['id'], columns: ['name_enc'] },
   // A chunk is 768 KB of file (about 1 MB encrypted): a few per batch keeps a transaction short.
   { table: 'stored_file_chunks', primaryKey: ['file_id', 'seq'], columns: ['data_enc'], batchRows: 4 },
+  { table: 'analysis_keywords', primaryKey: ['id'], columns: ['word_enc'] },
+  { table: 'analysis_terms', primaryKey: ['id'], columns: ['word_enc'] },
+  { table: 'cycles', primaryKey: ['id'], columns: ['topic_enc'] },
+  { table: 'cycle_tasks', primaryKey: ['id'], columns: ['sections_enc', 'draft_enc', 'attachment_text_enc'] },
+  { table: 'cycle_report_versions', primaryKey: ['id'], columns: ['sections_enc'] },
+  { table: 'liaison_records', primaryKey: ['id'], columns: ['text_enc'] },
+  { table: 'review_meetings', primaryKey: ['id'], columns: ['minutes_enc'] },
 ];

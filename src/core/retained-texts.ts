@@ -37,4 +37,8 @@ export const RETAINED_TEXTS: readonly RetainedText[] = [
     erase: { kind: 'delete' },
   },
   { name: 'file_names', table: 'stored_files', time: 'created_at', erase: { kind: 'replace', columns: ['name_enc'] } },
+  // A department report's sections and the text read from its attachment (the sections are JSON:
+  // nullified rather than replaced, so readers see "no sections", as for a nil report).
+  { name: 'department_reports', table: 'cycle_tasks', time: 'updated_at', erase: { kind: 'nullify', columns: ['sections_enc', 'attachment_text_enc'] } },
+  { name: 'department_report_versions', table: 'cycle_report_versions', time: 'submitted_at', erase: { kind: 'nullify', columns: ['sections_enc'] } },
 ];

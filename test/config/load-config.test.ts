@@ -43,7 +43,7 @@ describe('configuration from the environment', () => {
     expect(message).toContain('TZ：应为 IANA 时区名，如 Asia/Shanghai，实际为 Beijing');
     expect(message).toContain('ESCALATION_ACK_TIMEOUT：应为时长，如 30s、15m、2h，实际为 soon');
     expect(message).toContain('CONSOLE：应为 on 或 off，实际为 maybe');
-    expect(message).toContain('DATA_KEY：应为 32 字节数据的 base64');
+    expect(message).toContain('DATA_KEY：第 1 个密钥不是 32 字节的 base64');
     expect(message).toContain('DATABASE_URL：应为以 sqlite: 或 mysql:// 开头');
     // Secrets (and a database URL, which may hold a password) are never repeated.
     expect(message).not.toContain('short');

@@ -53,7 +53,7 @@ describe('backup and restore (sqlite)', () => {
 
     const restored = await cli(restoredEnv(), 'restore', file);
     expect(restored.code).toBe(0);
-    expect(restored.text).toMatch(/已从 .* 恢复到 .*restored\.db（工作台账 \d+ 条）。\nLedger intact: \d+ entries\./);
+    expect(restored.text).toMatch(/已从 .* 恢复到 .*restored\.db（工作台账 \d+ 条）。\n工作台账完整：共 \d+ 条记录。/);
 
     const copy = await startTestApp({ env: restoredEnv(), serve: true });
     try {
@@ -73,7 +73,7 @@ describe('backup and restore (sqlite)', () => {
     const file = path.join(t.dataDir, 'b.db');
     expect((await cli(t.env, 'backup', file)).code).toBe(0);
     const again = await cli(t.env, 'backup', file);
-    expect(again).toEqual({ code: 1, text: `xinsheng: backup：${file} 已存在，不会覆盖；请换一个文件名。` });
+    expect(again).toEqual({ code: 1, text: `xinsheng：backup：${file} 已存在，不会覆盖；请换一个文件名。` });
 
     const before = await counts(t.app.dataSource);
     const intoLive = await cli(t.env, 'restore', file);
@@ -141,7 +141,7 @@ mysqlDescribe('backup and restore (mysql: mysqldump --single-transaction, then m
     execFileSync('mysql', [...args, fresh], { input: dump });
 
     const env = { ...t.env, DATABASE_URL: `${process.env.TEST_MYSQL_URL!.replace(/\/+$/, '')}/${fresh}` };
-    expect(await cli(env, 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^Ledger intact: \d+ entries\.$/) });
+    expect(await cli(env, 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^工作台账完整：共 \d+ 条记录。$/) });
     const copy = await startTestApp({ env });
     try {
       expect(await counts(copy.app.dataSource)).toEqual(await counts(t.app.dataSource));

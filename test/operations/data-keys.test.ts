@@ -49,13 +49,13 @@ describe('data keys: the cipher and DATA_KEY', () => {
   });
 
   it('refuses a key that is not 32 bytes, two keys with the same id, DATA_KEY and DATA_KEY_FILE together, an unreadable file', () => {
-    expect(problemsOf({ DATA_KEY: Buffer.alloc(16).toString('base64') })).toContain('DATA_KEY: 第 1 个密钥不是 32 字节的 base64（解码后 16 字节）');
-    expect(problemsOf({ DATA_KEY: `${newKey()},not-base64!` })).toContain('DATA_KEY: 第 2 个密钥不是 32 字节的 base64');
+    expect(problemsOf({ DATA_KEY: Buffer.alloc(16).toString('base64') })).toContain('DATA_KEY：第 1 个密钥不是 32 字节的 base64（解码后 16 字节）');
+    expect(problemsOf({ DATA_KEY: `${newKey()},not-base64!` })).toContain('DATA_KEY：第 2 个密钥不是 32 字节的 base64');
     const a = newKey();
-    expect(problemsOf({ DATA_KEY: `${a},${a}` })).toContain(`DATA_KEY: 两个密钥的编号相同（${idOf(a)}）`);
+    expect(problemsOf({ DATA_KEY: `${a},${a}` })).toContain(`DATA_KEY：两个密钥的编号相同（${idOf(a)}）`);
     expect(problemsOf({ DATA_KEY: `k1:${a},k1:${newKey()}` })).toContain('两个密钥的编号相同（k1）');
-    expect(problemsOf({ DATA_KEY: a, DATA_KEY_FILE: '/nonexistent' })).toContain('DATA_KEY: 与 DATA_KEY_FILE 只能设置一个');
-    expect(problemsOf({ DATA_KEY_FILE: '/nonexistent/keys' })).toContain('DATA_KEY_FILE: 无法读取 /nonexistent/keys（ENOENT）');
+    expect(problemsOf({ DATA_KEY: a, DATA_KEY_FILE: '/nonexistent' })).toContain('DATA_KEY：与 DATA_KEY_FILE 只能设置一个');
+    expect(problemsOf({ DATA_KEY_FILE: '/nonexistent/keys' })).toContain('DATA_KEY_FILE：无法读取 /nonexistent/keys（ENOENT）');
   });
 });
 
@@ -93,7 +93,7 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     expect((await cli(envWith(`${B},${A}`), 'key', 'status')).text).toContain(`密钥 ${idOf(A)}：0 个密文（已无数据，可从 DATA_KEY 中移除）`);
     const entry = await t.app.dataSource.getRepository(LedgerEntryEntity).findOneByOrFail({ kind: 'key.rotated' });
     expect(JSON.parse(entry.data)).toEqual({ rotated: before.size, retired: [idOf(A)], resumed: false });
-    expect(await cli(envWith(B), 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^Ledger intact/) });
+    expect(await cli(envWith(B), 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^工作台账完整/) });
 
     // A server with only the new key starts and shows the old texts.
     const served = await startTestApp({ shareDatabaseOf: t, env: { DATA_KEY: B }, serve: true });

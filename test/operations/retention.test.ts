@@ -13,7 +13,7 @@ const DAY = 24 * 3600_000;
 
 describe('RETENTION_YEARS', () => {
   it.each(['0', '-1', '1.5', 'five'])('refuses %s with a message naming the variable', (value) => {
-    expect(() => loadConfig({ RETENTION_YEARS: value })).toThrow('RETENTION_YEARS: 必须是 1 或更大的整数（年）；不设置则不删除任何内容');
+    expect(() => loadConfig({ RETENTION_YEARS: value })).toThrow('RETENTION_YEARS：必须是 1 或更大的整数（年）；不设置则不删除任何内容');
   });
 
   it('is off by default; the cutoff is the same day that many years earlier; the job runs at 03:30 in TZ', () => {
@@ -53,7 +53,7 @@ describe.each(testDatabases())('retention with an injected clock (%s)', (databas
     const dryRun = await cli(t.env, 'retention', '--dry-run');
     expect(dryRun.code).toBe(0);
     expect(dryRun.text).toMatch(
-      /^试运行（未删除任何内容）：将删除 \d{4}-\d\d-\d\d 之前（超过 2 年）的个人层面文字 \d+ 项：\n  insights：4\n  insight_actions：1\n  suggestions：2\n  suggestion_senders：1\n  escalation_instructions：0\n  inbound_events：\d+\n  outbound_messages：\d+\n  cards：4\n  file_chunks：1\n  file_names：1$/,
+      /^试运行（未删除任何内容）：将删除 \d{4}-\d\d-\d\d 之前（超过 2 年）的个人层面文字 \d+ 项：\n  insights：4\n  insight_actions：1\n  suggestions：2\n  suggestion_senders：1\n  escalation_instructions：0\n  inbound_events：\d+\n  outbound_messages：\d+\n  cards：4\n  file_chunks：1\n  file_names：1\n  department_reports：0\n  department_report_versions：0$/,
     );
     expect(await plainValues(t.app.dataSource, t.app.cipher)).toEqual(before);
 
@@ -73,7 +73,7 @@ describe.each(testDatabases())('retention with an injected clock (%s)', (databas
     const insightTexts = [...after].filter(([k]) => k.startsWith('insights.text_enc')).map(([, v]) => v);
     expect(insightTexts.filter((v) => v === ERASED_TEXT)).toHaveLength(4);
     expect([...after.values()].some((v) => v.includes('加班较多') || v.includes('食堂菜价') || v.includes('报告.docx'))).toBe(false);
-    expect(await cli(t.env, 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^Ledger intact/) });
+    expect(await cli(t.env, 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^工作台账完整/) });
     // A second run finds nothing more to erase.
     expect((await cli(t.env, 'retention')).text).toMatch(/^已删除 .*的个人层面文字 0 项（已记入工作台账）/);
   });
