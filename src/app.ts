@@ -22,6 +22,8 @@ import { orgModule } from './modules/org/org-commands';
 import { caseModule } from './modules/cases/case-commands';
 import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
+import { surveyModule } from './modules/surveys/survey-commands';
+import { surveyFacts } from './modules/surveys/survey-queries';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { createEscalationWorker, type EscalationWorker } from './modules/escalation/escalation-worker';
 import { createTimerWorker, type TimerWorker } from './core/timers';
@@ -69,7 +71,7 @@ export interface XinshengApp {
 }
 
 /** The bot's modules, in the order their commands appear in 帮助. */
-export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, orgModule];
+export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, suggestionModule, surveyModule, orgModule];
 
 /** The composition root: the one place that builds objects. Connects to the database, serves nothing yet. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<XinshengApp> {
@@ -95,7 +97,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
-    facts: {},
+    surveyReminders: config.surveyReminders,
+    facts: { surveys: surveyFacts },
     platformFor: (person) => (person.platform && byName.has(person.platform) ? (person.platform as PlatformName) : primary),
     directories: () =>
       adapters.filter((a) => a.fetchDirectory).map((a) => ({ platform: a.name, fetch: () => a.fetchDirectory!() })),

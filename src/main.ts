@@ -6,6 +6,7 @@ import { verifyLedger } from './core/ledger';
 import { exportLedger, parseExportArgs } from './modules/ledger/ledger-export';
 import { changeRoleFromCli, importOrgFile } from './cli/org-commands';
 import { runChat } from './cli/chat';
+import { checkSurveyTemplateFile, choicePages } from './modules/surveys/survey-template';
 
 const USAGE = `Usage: xinsheng <command>
   serve                      run the bot (HTTP on PORT, platforms, dispatcher); runs pending migrations first
@@ -16,7 +17,8 @@ const USAGE = `Usage: xinsheng <command>
   chat --as USER [--url URL] chat with a running server through the console platform
   ledger verify              check the ledger's hash chain; names the first changed, deleted or reordered entry
   ledger export --from DATE --to DATE FILE.xlsx
-                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry`;
+                             write the ledger entries of those days (工作台账) to an Excel file, one row per entry
+  survey check FILE          validate a questionnaire template (bot-cards/surveys/*.json) before installing it`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -41,6 +43,7 @@ async function run(argv: string[]): Promise<number> {
     return command ? 0 : 64;
   }
   if (command === 'chat') return chat(argv.slice(1));
+  if (command === 'survey' && sub === 'check') return checkSurveyFile(rest[0]);
   loadDotEnv();
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
@@ -83,6 +86,18 @@ async function run(argv: string[]): Promise<number> {
         return 64;
     }
   });
+}
+
+function checkSurveyFile(file: string | undefined): number {
+  if (!file) throw new Error('survey check needs a FILE (a questionnaire template .json)');
+  const result = checkSurveyTemplateFile(file);
+  if ('error' in result) {
+    console.error(result.error);
+    return 65;
+  }
+  const pages = choicePages(result.template).length;
+  console.log(`${file}: OK — 「${result.template.title}」, ${result.template.questions.length} questions, ${pages} card pages.`);
+  return 0;
 }
 
 async function withApp(config: Config, work: (app: XinshengApp) => Promise<number>): Promise<number> {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
-import { EnvSchema, type Env } from './schema';
+import { EnvSchema, parseSurveyReminders, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
 
@@ -42,6 +42,8 @@ export interface Config {
   minCommentGroupSize: number;
   /** Quiet hours for reminders, and the override file of holidays (HOLIDAYS_FILE). */
   reminders: { quietHours: QuietHours; holidaysFile?: string };
+  /** SURVEY_REMINDERS: how long before a questionnaire's deadline its reminders go out. */
+  surveyReminders: number[];
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -82,6 +84,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     minGroupSize: env.MIN_GROUP_SIZE,
     minCommentGroupSize: env.MIN_COMMENT_GROUP_SIZE,
     reminders: { quietHours: parseQuietHours(env.QUIET_HOURS)!, holidaysFile: env.HOLIDAYS_FILE },
+    surveyReminders: parseSurveyReminders(env.SURVEY_REMINDERS)!,
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

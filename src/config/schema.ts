@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
 import { parseQuietHours } from '../core/reminder-policy';
 
+/** `24h,2h` → [86400000, 7200000]; `off` → []; null when malformed. */
+export function parseSurveyReminders(text: string): number[] | null {
+  if (/^(off|none)$/i.test(text.trim())) return [];
+  const values = text.split(/[,，]/).map((part) => parseDuration(part));
+  return values.every((v): v is number => v !== null && v > 0) ? values : null;
+}
+
 const duration = (fallback: string) =>
   z
     .string()
@@ -59,6 +66,11 @@ export const EnvSchema = z.object({
   QUIET_HOURS: z.string().default('22:00-08:00').refine((v) => parseQuietHours(v) !== null, 'expected a window such as 22:00-08:00 (or off)'),
   /** JSON of holidays and make-up workdays for years the holiday package does not cover yet. */
   HOLIDAYS_FILE: z.string().optional(),
+  /** Questionnaire reminders, before the deadline, comma-separated (`24h,2h`; `off` for none). */
+  SURVEY_REMINDERS: z
+    .string()
+    .default('24h,2h')
+    .refine((v) => parseSurveyReminders(v) !== null, 'expected durations before the deadline such as 24h,2h (or off)'),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

@@ -52,6 +52,9 @@ export function parseRecipientKey(key: string): Recipient {
  * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
  * are delivered by being stored: the console inbox reads them, so they are written as sent.
  */
+/** How many of a claim's groups are claimed whole (each at most a platform call's recipients). */
+const GROUPS_CLAIMED_WHOLE = 2;
+
 const PRIORITY_RANK: Record<OutboundPriority, number> = { alert: 0, reply: 1, bulk: 2 };
 
 export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
@@ -81,8 +84,8 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
 }
 
 /** Queues an update of every copy of a card already delivered on a platform that shows updates. */
-export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, card: Card, now: number): Promise<void> {
-  const deliveries = await em.findBy(CardDeliveryEntity, { cardId: card.cardId });
+export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, card: Card, now: number, only?: { recipient: string }): Promise<void> {
+  const deliveries = await em.findBy(CardDeliveryEntity, only ? { cardId: card.cardId, recipient: only.recipient } : { cardId: card.cardId });
   const targets = new Map(deliveries.map((d) => [`${d.platform} ${d.recipient}`, d]));
   const groupId = randomUUID();
   const contentEnc = cipher.encrypt(JSON.stringify({ kind: 'card', card } satisfies OutboundContent));
@@ -239,7 +242,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       const candidates = await em
         .getRepository(OutboundMessageEntity)
         .createQueryBuilder('m')
-        .select(['m.id'])
+        .select(['m.id', 'm.groupId'])
         .where('m.status = :status', { status: 'pending' })
         .andWhere('m.next_attempt_at <= :at', { at })
         .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
@@ -251,12 +254,16 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       if (candidates.length === 0) return [];
       // The conditional UPDATE is the claim: a row another instance leased in the meantime no longer matches.
       round.leaseUntil = at + leaseMs;
+      // A fan-out (batch) group is one platform call for up to 1,000 people: the whole group of the
+      // first candidates is claimed with them, so a batch is not cut into calls of a claim's size.
+      const groups = [...new Set(candidates.map((c) => c.groupId))].slice(0, GROUPS_CLAIMED_WHOLE);
       await em
         .createQueryBuilder()
         .update(OutboundMessageEntity)
         .set({ leaseOwner: round.token, leaseUntil: round.leaseUntil })
-        .where('id IN (:...ids) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
+        .where('(id IN (:...ids) OR (group_id IN (:...groups) AND next_attempt_at <= :at)) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
           ids: candidates.map((c) => c.id),
+          groups,
           status: 'pending',
           at,
         })

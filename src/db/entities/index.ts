@@ -5,6 +5,7 @@ import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
+import { SurveyAnswerEntity, SurveyEntity, SurveyParticipantEntity } from './survey.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 
 /** Every entity, listed explicitly (no globs). */
@@ -29,4 +30,5 @@ export const entities = [
   ReminderSlotEntity,
   StoredFileEntity,
   StoredFileChunkEntity,
+  SurveyEntity, SurveyParticipantEntity, SurveyAnswerEntity,
 ];
