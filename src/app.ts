@@ -29,6 +29,8 @@ import { createEscalationWorker, type EscalationWorker } from './modules/escalat
 import { createTimerWorker, type TimerWorker } from './core/timers';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
+import { createInboundFilePreparer } from './core/inbound-files';
+import { mimeTypeFor, storeFile } from './core/file-store';
 import { createDeadLetterAlert } from './modules/escalation/dead-letter-alert';
 import { describeSync, syncDirectories } from './modules/org/directory-sync';
 import { PersonEntity } from './db/entities/org.entity';
@@ -137,6 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
     now,
     handler: (em, event) => bot.handle(em, event),
+    prepare: createInboundFilePreparer({ adapters, transact, cipher, log, now }),
     afterCommit: () => outbox.kick(),
     onGiveUp: async (event) => {
       const to = event.conversation.kind === 'group' ? { kind: 'group' as const, groupId: event.conversation.id } : { kind: 'user' as const, userId: event.senderId };
@@ -147,7 +150,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
-  if (config.console) routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), now }));
+  if (config.console) {
+    const storeUpload = async (file: { name: string; data: Buffer }) =>
+      (await transact((em) => storeFile(em, cipher, { purpose: 'upload', name: file.name, mimeType: mimeTypeFor(file.name), data: file.data }, now()))).id;
+    routers.push(createConsoleRouter({ dataSource, cipher, acceptAndProcess: (e) => inbound.acceptAndProcess(e), storeUpload, now }));
+  }
   const koa = createHttpServer({ log, routers, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
 
   let server: http.Server | null = null;

@@ -38,9 +38,26 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       timers.set(kind, { run: (em, job, now) => handler(createJobContext(em, services, now), job) });
     }
   }
-  const byWord = new Map<string, Command>();
+  const byWord = new Map<string, Command[]>();
   for (const command of commands) {
-    for (const word of [command.name, ...command.aliases]) byWord.set(word.toLowerCase(), command);
+    for (const word of [command.name, ...command.aliases]) {
+      const key = word.toLowerCase();
+      const shared = byWord.get(key) ?? [];
+      if (shared.some((c) => !c.subcommands) && !command.subcommands) throw new Error(`two commands answer to ${word}`);
+      byWord.set(key, [...shared, command]);
+    }
+  }
+
+  /**
+   * The command a word names. Modules may share a word when each names its subcommands (报告 提交 is
+   * the reporting cycle's, 报告 生成 the unit report's); one without subcommands takes the rest.
+   */
+  function findCommand(word: string, rest: string): Command | undefined {
+    const candidates = byWord.get(word.toLowerCase());
+    if (!candidates) return undefined;
+    if (candidates.length === 1) return candidates[0];
+    const sub = splitCommand(rest).word;
+    return candidates.find((c) => c.subcommands?.includes(sub)) ?? candidates.find((c) => !c.subcommands) ?? candidates[0];
   }
 
   async function turn(em: EntityManager, event: BotEvent, now: number, deferred: DeferredTask[]): Promise<TurnContext> {
@@ -67,7 +84,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   async function onMessage(ctx: TurnContext, event: MessageEvent): Promise<void> {
     const text = normalizeInput(event.text);
     const { word, rest } = splitCommand(text);
-    const command = byWord.get(word.toLowerCase());
+    const command = findCommand(word, rest);
     if (event.conversation.kind === 'group') {
       await command?.forgetSender?.(ctx);
       await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');

@@ -73,6 +73,11 @@ export interface Command {
   aliases: string[];
   /** Roles allowed to run it; 'staff' means everyone. */
   roles: Role[];
+  /**
+   * The first words of the arguments this command answers to, when another module's command shares
+   * its word (报告 提交 / 报告 生成). A shared word goes to the command naming the subcommand.
+   */
+  subcommands?: string[];
   summary: string;
   example: string;
   /** The refusal for someone without the role; defaults to naming the roles that may. */

@@ -3,6 +3,7 @@ import { InboundEventEntity, type InboundEventRow } from '../db/entities/messagi
 import { isDuplicateKeyError, type Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
+import type { EventPreparer } from './inbound-files';
 import type { BotEvent } from './events';
 
 /** Work a handler asks for once its transaction has committed (slow calls that must not hold it open). */
@@ -17,6 +18,8 @@ export interface InboundStoreOptions {
   cipher: DataCipher;
   log: Logger;
   handler: EventHandler;
+  /** Runs before each processing attempt, outside its transaction (downloads and stores a sent file). */
+  prepare?: EventPreparer;
   now?: () => number;
   /** Called after an event's transaction committed (the outbox then delivers its replies). */
   afterCommit?: () => void;
@@ -221,8 +224,9 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
    * claim: on MySQL a second instance waits on the row lock, then finds the event processed.
    */
   async function processStored(row: InboundEventRow, lastAttempt = false): Promise<void> {
-    const event = JSON.parse(options.cipher.decrypt(row.payloadEnc)) as BotEvent;
+    let event = JSON.parse(options.cipher.decrypt(row.payloadEnc)) as BotEvent;
     try {
+      if (options.prepare) event = await options.prepare(event);
       const deferred = await options.transact(async (em) => {
         const at = now();
         const claim = await em

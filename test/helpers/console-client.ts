@@ -17,6 +17,11 @@ export function consoleClient(testApp: TestApp) {
       const response = await testApp.request.post('/console/actions').send({ from, cardId, action, values }).expect(200);
       return response.body.replies;
     },
+    /** Sends a file as the console user (POST /console/files), optionally with a caption. */
+    async sendFile(from: string, name: string, data: Buffer, caption?: string): Promise<ConsoleMessage[]> {
+      const response = await testApp.request.post('/console/files').send({ from, name, dataBase64: data.toString('base64'), caption }).expect(200);
+      return response.body.replies;
+    },
     async inbox(user: string): Promise<ConsoleMessage[]> {
       const response = await testApp.request.get(`/console/inbox/${encodeURIComponent(user)}`).expect(200);
       return response.body.messages;

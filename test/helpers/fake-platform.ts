@@ -22,6 +22,8 @@ export interface FakePlatformOptions {
   enforcedLimitPerSecond?: number;
   /** Time each call takes. */
   latencyMs?: number;
+  /** Files people sent, by ref, for downloadFile (a missing ref fails like a platform would). */
+  files?: Record<string, Buffer>;
 }
 
 /**
@@ -32,6 +34,7 @@ export function fakePlatform(options: FakePlatformOptions = {}) {
   const calls: FakeCall[] = [];
   const updates: { at: number; recipient: string; ref: string; card: Card }[] = [];
   const rejected: { at: number; answer: FakeAnswer }[] = [];
+  const downloads: string[] = [];
   const script: FakeAnswer[] = [];
   let rule: (request: DeliveryRequest) => FakeAnswer = () => 'ok';
   const arrivals: number[] = [];
@@ -74,6 +77,12 @@ export function fakePlatform(options: FakePlatformOptions = {}) {
       if (request.content.kind !== 'card') return {};
       return { cardRefs: Object.fromEntries(keys.map((key) => [key, `ref-${calls.length}-${key}`])) };
     },
+    async downloadFile(file: { ref: string; name: string }) {
+      const data = options.files?.[file.ref];
+      downloads.push(file.ref);
+      if (!data) throw new PlatformApiError(name, `${name}: errcode 40007 invalid media_id`, { errcode: 40007, retryable: true });
+      return { data, name: file.name };
+    },
     async updateCard(recipient: Recipient, ref: string, card: Card): Promise<void> {
       const answer = answerFor(null);
       if (answer !== 'ok') raise(answer);
@@ -86,6 +95,8 @@ export function fakePlatform(options: FakePlatformOptions = {}) {
     calls,
     updates,
     rejected,
+    /** Refs downloadFile was asked for, in order. */
+    downloads,
     /** The next answers, in order (then back to the rule). */
     answerNext(...answers: FakeAnswer[]) {
       script.push(...answers);

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { CardEntity, OutboundMessageEntity, type OutboundMessageRow } from '../../db/entities/messaging.entity';
 import type { DataCipher } from '../../lib/data-cipher';
-import type { BotEvent } from '../../core/events';
+import type { BotEvent, InboundFile } from '../../core/events';
+import { MAX_FILE_BYTES, isAcceptedFileName, mimeTypeFor } from '../../core/file-store';
 import type { Card, OutboundContent } from '../../core/messages';
 import { readRawBody } from '../../http/raw-body';
 import { In } from 'typeorm';
@@ -14,11 +15,13 @@ import { In } from 'typeorm';
 export type ConsoleMessage =
   | { id: number; to: string; text: string }
   | { id: number; to: string; card: Card }
-  | { id: number; to: string; file: { fileName: string; mimeType: string; size: number } };
+  | { id: number; to: string; file: { name: string; size: number; mimeType: string; url: string } };
 
 export interface ConsoleDeps {
   dataSource: DataSource;
   cipher: DataCipher;
+  /** Stores a file a console user sends (as the platforms' downloads are stored), returning its id. */
+  storeUpload(file: { name: string; data: Buffer }): Promise<string>;
   /** Stores and processes an event; resolves when its replies are committed. */
   acceptAndProcess(event: BotEvent): Promise<boolean>;
   now?: () => number;
@@ -31,6 +34,14 @@ const ActionBody = z.object({
   cardId: z.string().min(1).max(64),
   action: z.string().min(1).max(64),
   values: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  id: z.string().max(100).optional(),
+});
+
+const FileBody = z.object({
+  from: UserId,
+  name: z.string().trim().min(1).max(200),
+  dataBase64: z.string().min(1),
+  caption: z.string().max(4000).optional(),
   id: z.string().max(100).optional(),
 });
 
@@ -49,8 +60,8 @@ export async function loopbackOnly(ctx: Context, next: Next): Promise<void> {
   await next();
 }
 
-async function readJson<T>(ctx: Context, schema: z.ZodType<T>): Promise<T> {
-  const raw = await readRawBody(ctx, 64 * 1024);
+async function readJson<T>(ctx: Context, schema: z.ZodType<T>, limit = 64 * 1024): Promise<T> {
+  const raw = await readRawBody(ctx, limit);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
@@ -82,14 +93,44 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     const body = await readJson(ctx, MessageBody);
     const event: BotEvent = { ...base(body.from, body.id), type: 'message', text: body.text };
     const fresh = await deps.acceptAndProcess(event);
-    ctx.body = { duplicate: !fresh || undefined, replies: await repliesTo(deps, event.id, body.from) };
+    ctx.body = { duplicate: !fresh || undefined, replies: await repliesTo(deps, event.id, body.from, consoleOrigin(ctx)) };
   });
 
   router.post('/actions', async (ctx) => {
     const body = await readJson(ctx, ActionBody);
     const event: BotEvent = { ...base(body.from, body.id), type: 'card_action', cardId: body.cardId, action: body.action, values: body.values };
     const fresh = await deps.acceptAndProcess(event);
-    ctx.body = { duplicate: !fresh || undefined, replies: await repliesTo(deps, event.id, body.from) };
+    ctx.body = { duplicate: !fresh || undefined, replies: await repliesTo(deps, event.id, body.from, consoleOrigin(ctx)) };
+  });
+
+  // A file the console user sends: stored at once, then handled as the platforms' file messages are.
+  router.post('/files', async (ctx) => {
+    const body = await readJson(ctx, FileBody, Math.ceil((MAX_FILE_BYTES * 4) / 3) + 64 * 1024);
+    const data = Buffer.from(body.dataBase64, 'base64');
+    const tooLarge = data.length > MAX_FILE_BYTES;
+    const wrongType = !isAcceptedFileName(body.name);
+    const storedFileId = tooLarge || wrongType ? undefined : await deps.storeUpload({ name: body.name, data });
+    const file: InboundFile = { name: body.name, ref: storedFileId ?? 'refused', size: data.length, mimeType: mimeTypeFor(body.name), storedFileId };
+    if (tooLarge) file.refused = 'too_large';
+    else if (wrongType) file.refused = 'type';
+    const event: BotEvent = { ...base(body.from, body.id), type: 'file', file, caption: body.caption };
+    const fresh = await deps.acceptAndProcess(event);
+    ctx.body = { duplicate: !fresh || undefined, replies: await repliesTo(deps, event.id, body.from, consoleOrigin(ctx)) };
+  });
+
+  // Downloads a file message of the console inbox (loopback only, as every console route).
+  router.get('/files/:id', async (ctx) => {
+    const id = Number(ctx.params.id);
+    const row = Number.isInteger(id) ? await deps.dataSource.getRepository(OutboundMessageEntity).findOneBy({ id, platform: 'console' }) : null;
+    const content = row ? (JSON.parse(deps.cipher.decrypt(row.contentEnc)) as OutboundContent) : null;
+    if (!content || content.kind !== 'file') {
+      ctx.status = 404;
+      ctx.body = { error: 'no such file message' };
+      return;
+    }
+    ctx.set('Content-Type', content.mimeType);
+    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(content.fileName)}`);
+    ctx.body = Buffer.from(content.dataBase64, 'base64');
   });
 
   router.get('/inbox/:user', async (ctx) => {
@@ -99,22 +140,22 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       where: { platform: 'console', recipient: `user:${user.data}`, kind: 'send', status: 'sent' },
       order: { id: 'ASC' },
     });
-    ctx.body = { messages: await present(deps, rows) };
+    ctx.body = { messages: await present(deps, rows, consoleOrigin(ctx)) };
   });
 
   return router;
 }
 
-async function repliesTo(deps: ConsoleDeps, eventId: string, from: string): Promise<ConsoleMessage[]> {
+async function repliesTo(deps: ConsoleDeps, eventId: string, from: string, origin: string): Promise<ConsoleMessage[]> {
   const rows = await deps.dataSource.getRepository(OutboundMessageEntity).find({
     where: { eventId, platform: 'console', recipient: `user:${from}` },
     order: { id: 'ASC' },
   });
-  return present(deps, rows);
+  return present(deps, rows, origin);
 }
 
 /** Renders stored messages; a card shows its current content and state, as every copy does. */
-async function present(deps: ConsoleDeps, rows: OutboundMessageRow[]): Promise<ConsoleMessage[]> {
+async function present(deps: ConsoleDeps, rows: OutboundMessageRow[], origin: string): Promise<ConsoleMessage[]> {
   const cardIds = [...new Set(rows.map((r) => r.cardId).filter((id): id is string => Boolean(id)))];
   const cards = cardIds.length ? await deps.dataSource.getRepository(CardEntity).findBy({ id: In(cardIds) }) : [];
   const current = new Map(cards.map((c) => [c.id, { ...(JSON.parse(deps.cipher.decrypt(c.contentEnc)).card as Card), state: c.state }]));
@@ -129,7 +170,16 @@ async function present(deps: ConsoleDeps, rows: OutboundMessageRow[]): Promise<C
       case 'card':
         return { id: row.id, to, card: current.get(content.card.cardId) ?? content.card };
       case 'file':
-        return { id: row.id, to, file: { fileName: content.fileName, mimeType: content.mimeType, size: Buffer.from(content.dataBase64, 'base64').length } };
+        return {
+          id: row.id,
+          to,
+          file: { name: content.fileName, size: Buffer.from(content.dataBase64, 'base64').length, mimeType: content.mimeType, url: `${origin}/console/files/${row.id}` },
+        };
     }
   });
+}
+
+/** Where this console was reached (the loopback address and port), for file download links. */
+function consoleOrigin(ctx: Context): string {
+  return `${ctx.protocol}://${ctx.host}`;
 }

@@ -19,6 +19,6 @@ export function renderCardText(card: Card): string {
 
 export function renderMessageText(message: ConsoleMessage): string {
   if ('card' in message) return renderCardText(message.card);
-  if ('file' in message) return `[文件] ${message.file.fileName}（${message.file.size} 字节）`;
+  if ('file' in message) return `[文件] ${message.file.name}（${message.file.size} 字节）下载：${message.file.url}`;
   return message.text;
 }
