@@ -3,6 +3,7 @@ import { consoleClient, onlyCard, texts } from '../helpers/console-client';
 import { importSurveyOrg, pageCards } from './survey-support';
 import { SurveyAnswerEntity, SurveyEntity } from '../../src/db/entities/survey.entity';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
+import { CardDeliveryEntity, OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
 
 const START = Date.UTC(2026, 11, 1, 2, 0); // Tuesday 2026-12-01 10:00 in Shanghai
 
@@ -101,6 +102,25 @@ describe('问卷调查 through the console', () => {
     expect(await chat.sayText('tech0', '我的')).not.toContain(number);
     // Anonymity cannot be switched off once answers exist.
     expect((await t.app.dataSource.getRepository(SurveyEntity).findOneByOrFail({ number })).locked).toBe(true);
+  });
+
+  it('takes a page one choice at a time (DingTalk link fallback) and updates only the submitter’s copy', async () => {
+    await publish('问卷 发布 special-topic 范围 技术处 截止 3天');
+    const [page1] = pageCards(await chat.inbox('tech2'));
+    // Two delivered copies of the shared card, as WeCom callbacks would have recorded them.
+    await t.app.transact(async (em) => {
+      for (const user of ['tech2', 'tech3']) await em.insert(CardDeliveryEntity, { cardId: page1.cardId, platform: 'wecom', recipient: `user:${user}`, ref: `${page1.cardId}@x|RC-${user}`, createdAt: clock });
+    });
+    expect(texts(await chat.act('tech2', page1.cardId, 'submit', { aware: 'full', support: '', impact: '' }))).toContain('还有必答题未选');
+    expect(texts(await chat.act('tech2', page1.cardId, 'submit', { aware: 'full', support: '4', impact: '' }))).toContain('已经提交过');
+    expect(texts(await chat.act('tech2', page1.cardId, 'submit', { support: '4' }))).toContain('还有必答题未选');
+    const done = await chat.act('tech2', page1.cardId, 'submit', { impact: 'neutral' });
+    expect(texts(done)).toContain('第 1/2 页已提交');
+    const updates = await t.app.dataSource.getRepository(OutboundMessageEntity).findBy({ kind: 'card_update', cardId: page1.cardId });
+    expect(updates.map((u) => u.recipient)).toEqual(['user:tech2']);
+    const content = JSON.parse(t.app.cipher.decrypt(updates[0].contentEnc));
+    expect(content.card.state).toBe('已提交');
+    expect(JSON.stringify(content)).not.toContain('"selected"');
   });
 
   it('named questionnaires can be changed until the deadline', async () => {
