@@ -127,7 +127,7 @@ describe('问卷调查 through the console', () => {
     const number = await publish('问卷 发布 special-topic 范围 技术处 截止 3天 实名');
     const [page1] = pageCards(await chat.inbox('tech1'));
     await chat.act('tech1', page1.cardId, 'submit', { aware: 'full', support: '5', impact: 'positive' });
-    expect(texts(await chat.act('tech1', page1.cardId, 'submit', { aware: 'none', support: '1', impact: 'negative' }))).toContain('已提交');
+    expect(texts(await chat.act('tech1', page1.cardId, 'submit', { aware: 'none', support: '1', impact: 'negative' }))).toContain('已修改');
     const rows = await t.app.dataSource.getRepository(SurveyAnswerEntity).findBy({ questionKey: 'aware' });
     expect(rows.map((r) => [r.value, r.personId])).toEqual([['none', 'tech1']]);
     expect(number).toMatch(/^Q-2026-/);

@@ -136,21 +136,25 @@ async function participantOf(em: EntityManager, survey: Survey, personId: string
   return participant;
 }
 
-/** A person's next step: the first unfinished page's card, the next free-text question, or done. */
-export async function sendNextStep(ctx: TurnContext, survey: LoadedSurvey, participant: SurveyParticipant, answered: Set<string>): Promise<string> {
-  const nextPage = survey.pages.find((p) => !pageComplete(p, answered));
+/** A person's next step: the next page's card (pages go in order), the next free-text question, or done. */
+export async function sendNextStep(ctx: TurnContext, survey: LoadedSurvey, participant: SurveyParticipant, answered: Set<string>, pagesDone: number): Promise<string> {
+  const nextPage = survey.pages[pagesDone];
   if (nextPage) {
     const card = (await ctx.services.cards.load(ctx.em, survey.cardIds[nextPage.index]))!.card;
     await ctx.reply({ kind: 'card', card });
     return '';
   }
-  const question = nextTextQuestion(survey, answered);
+  const question = nextTextQuestion(survey, answered, skippedOf(answered));
   if (question) {
     await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.survey.id, personId: participant.personId }, { awaiting: question.key });
     return textQuestionMessage(survey, question);
   }
   await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.survey.id, personId: participant.personId }, { completed: true, awaiting: null });
   return `问卷 ${survey.survey.number} 已全部填完，感谢您的参与！${survey.survey.anonymous ? '本问卷为匿名问卷，答卷与您的身份分开保存。' : ''}`;
+}
+
+function skippedOf(answered: Set<string>): Set<string> {
+  return new Set([...answered].filter((k) => k.startsWith(SKIPPED)).map((k) => k.slice(1)));
 }
 
 /** 提交 on a page card. Refusals (closed, not a recipient, foreign option, second submission) store nothing. */
@@ -169,17 +173,22 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new UserFacingError('提交的内容与问卷卡片不符，未记录。');
   const answers = readPageValues(page, values);
   const answered = answeredKeys(participant);
-  if (survey.anonymous && (pageComplete(page, answered) || answers.some((a) => answered.has(a.key)))) {
+  const current_ = participant.pagesDone;
+  if (page.index > current_) throw new UserFacingError(`请先完成问卷 ${survey.number} 的第 ${current_ + 1} 页。本次未记录。`);
+  const resubmit = page.index < current_;
+  if (survey.anonymous && (resubmit || answers.some((a) => answered.has(a.key)))) {
     throw new UserFacingError(`问卷 ${survey.number} 第 ${page.index + 1} 页已经提交过。匿名问卷每页只能提交一次，本次未重复记录。`);
   }
-  if (answers.length === 0) throw new UserFacingError('请先在卡片上选择，再点「提交」。本次未记录。');
-  await storeChoiceAnswers(ctx.em, survey, participant, answers);
+  const allOptional = page.questions.every((q) => q.optional);
+  if (answers.length === 0 && !allOptional) throw new UserFacingError('请先在卡片上选择，再点「提交」。本次未记录。');
+  if (answers.length) await storeChoiceAnswers(ctx.em, survey, participant, answers);
   for (const a of answers) answered.add(a.key);
   const complete = pageComplete(page, answered);
+  const pagesDone = complete && !resubmit ? current_ + 1 : current_;
   await ctx.em.update(
     SurveyParticipantEntity,
     { surveyId: survey.id, personId: participant.personId },
-    { answered: [...answered].join(','), pagesDone: current.pages.filter((p) => pageComplete(p, answered)).length, lastDay: dayOf(ctx.services, ctx.now) },
+    { answered: [...answered].join(','), pagesDone, lastDay: dayOf(ctx.services, ctx.now) },
   );
   if (!complete) {
     const missing = page.questions.filter((q) => !q.optional && !answered.has(q.key)).map((q) => `「${q.text}」`);
@@ -187,8 +196,12 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
     return;
   }
   await ctx.services.cards.updateCopy(ctx.em, cardId, copyKey(participant.personId), '已提交', ctx.now);
+  if (resubmit) {
+    await ctx.replyText(`问卷 ${survey.number} 第 ${page.index + 1} 页已修改（实名问卷截止前可重新提交）。`);
+    return;
+  }
   const edit = survey.anonymous ? '' : '实名问卷截止前可重新提交修改。';
-  const next = await sendNextStep(ctx, current, participant, answered);
+  const next = await sendNextStep(ctx, current, participant, answered, pagesDone);
   await ctx.replyText(`问卷 ${survey.number} 第 ${page.index + 1}/${current.pages.length} 页已提交。${edit}${next ? `\n\n${next}` : ''}`);
 }
 
@@ -220,7 +233,7 @@ export async function answerText(ctx: TurnContext, text: string): Promise<boolea
     await storeTextAnswer(ctx.em, ctx.services, survey, participant, question.key, text);
     answered.add(question.key);
   }
-  const remaining = new Set([...answered].filter((k) => k.startsWith(SKIPPED)).map((k) => k.slice(1)));
+  const remaining = skippedOf(answered);
   await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { answered: [...answered].join(','), awaiting: null, lastDay: dayOf(ctx.services, ctx.now) });
   const nextQuestion = nextTextQuestion(current, answered, remaining);
   let next: string;
@@ -241,17 +254,6 @@ export async function continueSurvey(ctx: TurnContext, survey: Survey): Promise<
   const participant = await participantOf(ctx.em, survey, ctx.actor.person.id);
   if (participant.completed) throw new UserFacingError(`问卷 ${survey.number} 您已经填完了，感谢参与。`);
   const answered = answeredKeys(participant);
-  const skipped = new Set([...answered].filter((k) => k.startsWith(SKIPPED)).map((k) => k.slice(1)));
-  const current = loaded(survey);
-  const nextPage = current.pages.find((p) => !pageComplete(p, answered));
-  if (!nextPage) {
-    const question = nextTextQuestion(current, answered, skipped);
-    if (question) {
-      await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { awaiting: question.key });
-      await ctx.replyText(textQuestionMessage(current, question));
-      return;
-    }
-  }
-  const text = await sendNextStep(ctx, current, participant, answered);
+  const text = await sendNextStep(ctx, loaded(survey), participant, answered, participant.pagesDone);
   if (text) await ctx.replyText(text);
 }
