@@ -80,8 +80,14 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
     createdAt: now,
     sentAt: delivered ? now : null,
   }));
-  if (rows.length > 0) await em.insert(OutboundMessageEntity, rows);
+  // A fan-out writes up to 1,000 rows at once: without reading generated ids back (TypeORM would
+  // select them with one condition per row, deeper than SQLite allows) and in bounded statements.
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await em.createQueryBuilder().insert().into(OutboundMessageEntity).values(rows.slice(i, i + INSERT_CHUNK)).updateEntity(false).execute();
+  }
 }
+
+const INSERT_CHUNK = 250;
 
 /** Queues an update of every copy of a card already delivered on a platform that shows updates. */
 export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, card: Card, now: number, only?: { recipient: string }): Promise<void> {

@@ -212,10 +212,13 @@ export function textQuestionMessage(loadedSurvey: LoadedSurvey, question: Survey
 /** Participation rows in chunks (a questionnaire may go to 100,000 people). */
 export async function insertParticipants(em: EntityManager, surveyId: string, recipients: { personId: string; departmentId: string | null }[]): Promise<void> {
   for (let i = 0; i < recipients.length; i += 500) {
-    await em.insert(
-      SurveyParticipantEntity,
-      recipients.slice(i, i + 500).map((r) => ({ surveyId, personId: r.personId, departmentId: r.departmentId, answered: '', pagesDone: 0, awaiting: null, completed: false, lastDay: null })),
-    );
+    await em
+      .createQueryBuilder()
+      .insert()
+      .into(SurveyParticipantEntity)
+      .values(recipients.slice(i, i + 500).map((r) => ({ surveyId, personId: r.personId, departmentId: r.departmentId, answered: '', pagesDone: 0, awaiting: null, completed: false, lastDay: null })))
+      .updateEntity(false)
+      .execute();
   }
 }
 
