@@ -52,9 +52,6 @@ export function parseRecipientKey(key: string): Recipient {
  * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
  * are delivered by being stored: the console inbox reads them, so they are written as sent.
  */
-/** How many of a claim's groups are claimed whole (each at most a platform call's recipients). */
-const GROUPS_CLAIMED_WHOLE = 2;
-
 const PRIORITY_RANK: Record<OutboundPriority, number> = { alert: 0, reply: 1, bulk: 2 };
 
 export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
@@ -260,9 +257,10 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       if (candidates.length === 0) return [];
       // The conditional UPDATE is the claim: a row another instance leased in the meantime no longer matches.
       round.leaseUntil = at + leaseMs;
-      // A fan-out (batch) group is one platform call for up to 1,000 people: the whole group of the
-      // first candidates is claimed with them, so a batch is not cut into calls of a claim's size.
-      const groups = [...new Set(candidates.map((c) => c.groupId))].slice(0, GROUPS_CLAIMED_WHOLE);
+      // A fan-out (batch) group is one platform call for up to 1,000 people. Rows of a group are
+      // written together and share a priority, so only the last group of the claim can be cut off
+      // by its size: that group is claimed whole, and a batch is not split into calls of 100.
+      const groups = [candidates[candidates.length - 1].groupId];
       await em
         .createQueryBuilder()
         .update(OutboundMessageEntity)
