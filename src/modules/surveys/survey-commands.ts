@@ -30,6 +30,8 @@ import { exportSurveyXlsx } from './survey-export';
 export const SURVEY_TEMPLATE_DIR = () => path.join(projectRoot(), 'bot-cards', 'surveys');
 const templates = () => loadSurveyTemplates(SURVEY_TEMPLATE_DIR());
 
+/** Free-text answers shown in chat (a random sample; the export has them all). */
+const CHAT_COMMENTS = 20;
 const PUBLISHERS = ['office', 'secretary'] as const;
 const canPublish = (ctx: TurnContext) => PUBLISHERS.some((r) => ctx.actor.roles.has(r));
 const STATUS_LABELS: Record<Survey['status'], string> = { draft: '待确认', open: '进行中', closed: '已截止', cancelled: '已取消' };
@@ -229,7 +231,7 @@ async function results(ctx: TurnContext, survey: Survey, departmentWord: string 
   }
   let fact;
   try {
-    fact = await surveyResults(ctx.em, ctx.services, survey, loaded(survey).template, departmentId);
+    fact = await surveyResults(ctx.em, ctx.services, survey, loaded(survey).template, departmentId, { commentLimit: CHAT_COMMENTS });
   } catch (error) {
     if (error instanceof SmallGroupError) throw new UserFacingError(`该部门答卷人数较少（少于 ${ctx.services.minGroupSize} 人，或与人数最少的部门一并合并），不单独显示结果。`);
     throw error;

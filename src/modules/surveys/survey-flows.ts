@@ -114,7 +114,7 @@ export async function closeSurvey(ctx: JobContext | TurnContext, survey: Survey)
     }
   }
   const { template } = loaded(survey);
-  const fact = await surveyResults(ctx.em, ctx.services, closed, template);
+  const fact = await surveyResults(ctx.em, ctx.services, closed, template, undefined, { commentLimit: 20 });
   const office = (await peopleWithRole(ctx.em, 'office')).map((p) => p.id);
   await ctx.notify([...new Set([survey.publisherId, ...office])], { kind: 'markdown', title: `问卷 ${survey.number} 已截止`, markdown: resultsMarkdown(fact, { minGroupSize: ctx.services.minGroupSize, heading: `问卷 ${survey.number} 已截止` }) });
   await ctx.ledger({ kind: 'survey.closed', subjectType: 'survey', subjectId: survey.number, data: { recipients: fact.recipients, respondents: fact.respondents } });

@@ -85,6 +85,7 @@ export async function questionResults(
   template: SurveyTemplate,
   departmentIds: (string | null)[] | null,
   respondents: number,
+  commentLimit?: number,
 ): Promise<SurveyQuestionFact[]> {
   const scoped = (qb: ReturnType<ReturnType<EntityManager['getRepository']>['createQueryBuilder']>) => {
     qb.where('a.survey_id = :id', { id: survey.id });
@@ -114,10 +115,12 @@ export async function questionResults(
     if (question.type === 'text') {
       const fact: SurveyQuestionFact = { key: question.key, text: question.text, type: 'text', answered };
       if (respondents >= services.minCommentGroupSize) {
-        const texts: { textEnc: string }[] = await scoped(em.getRepository(SurveyAnswerEntity).createQueryBuilder('a'))
+        const query = scoped(em.getRepository(SurveyAnswerEntity).createQueryBuilder('a'))
           .select('a.text_enc', 'textEnc')
-          .andWhere('a.question_key = :key AND a.text_enc IS NOT NULL', { key: question.key })
-          .getRawMany();
+          .andWhere('a.question_key = :key AND a.text_enc IS NOT NULL', { key: question.key });
+        // Keys are random, so the first rows by key are a random sample (chat shows a few).
+        if (commentLimit !== undefined) query.orderBy('a.id').limit(commentLimit);
+        const texts: { textEnc: string }[] = await query.getRawMany();
         fact.comments = shuffle(texts.map((t) => services.cipher.decrypt(t.textEnc)));
       }
       results.push(fact);
@@ -145,7 +148,14 @@ export async function questionResults(
 }
 
 /** The whole questionnaire's results, suppression applied (SurveyFact as src/domain/facts.ts types it). */
-export async function surveyResults(em: EntityManager, services: FactServices, survey: Survey, template: SurveyTemplate, departmentId?: string): Promise<SurveyFact> {
+export async function surveyResults(
+  em: EntityManager,
+  services: FactServices,
+  survey: Survey,
+  template: SurveyTemplate,
+  departmentId?: string,
+  options: { commentLimit?: number } = {},
+): Promise<SurveyFact> {
   const groups = await departmentGroups(em, survey);
   const { shown, merged } = suppressGroups(groups, services.minGroupSize);
   let recipients = groups.reduce((s, g) => s + g.recipients, 0);
@@ -167,7 +177,7 @@ export async function surveyResults(em: EntityManager, services: FactServices, s
     recipients,
     respondents,
     responseRate: recipients ? respondents / recipients : 0,
-    questions: await questionResults(em, services, survey, template, departmentIds, respondents),
+    questions: await questionResults(em, services, survey, template, departmentIds, respondents, options.commentLimit),
     byDepartment,
   };
 }

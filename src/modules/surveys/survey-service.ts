@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { In, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { nextCounterValue } from '../../core/counters';
 import type { Card } from '../../core/messages';
 import { recipientKey } from '../../core/platform-adapter';
 import { InboundEventEntity } from '../../db/entities/messaging.entity';
-import { DepartmentEntity, PersonDepartmentEntity, PersonEntity } from '../../db/entities/org.entity';
+import { DepartmentEntity } from '../../db/entities/org.entity';
+import { insertRows } from '../../db/bulk-insert';
 import { SurveyAnswerEntity, SurveyEntity, SurveyParticipantEntity, type Survey, type SurveyParticipant } from '../../db/entities/survey.entity';
 import { formatZoned, parseDate, startOfZonedDay, wallClock } from '../../lib/zoned-time';
 import type { BotServices, JobContext, TurnContext } from '../../bot/turn-context';
@@ -80,13 +81,21 @@ export async function resolveScope(em: EntityManager, words: string[]): Promise<
 
 /** The active people a questionnaire goes to, each with the department their answers count under. */
 export async function recipientsOf(em: EntityManager, scope: string[] | null): Promise<{ personId: string; departmentId: string | null }[]> {
-  const active = new Set((await em.find(PersonEntity, { select: { id: true }, where: { active: true } })).map((p) => p.id));
-  const memberships = scope ? await em.findBy(PersonDepartmentEntity, { departmentId: In(scope) }) : await em.find(PersonDepartmentEntity);
   const byPerson = new Map<string, string | null>();
-  for (const m of memberships.sort((a, b) => a.departmentId.localeCompare(b.departmentId))) {
-    if (active.has(m.personId) && !byPerson.has(m.personId)) byPerson.set(m.personId, m.departmentId);
+  const chunks = scope ? Array.from({ length: Math.ceil(scope.length / 500) }, (_, i) => scope.slice(i * 500, i * 500 + 500)) : [null];
+  for (const chunk of chunks) {
+    const where = chunk ? `AND pd.department_id IN (${chunk.map(() => '?').join(', ')})` : '';
+    const rows: { person_id: string; department_id: string }[] = await em.query(
+      `SELECT pd.person_id, pd.department_id FROM person_departments pd JOIN people p ON p.id = pd.person_id WHERE p.active = 1 ${where} ORDER BY pd.department_id`,
+      chunk ?? [],
+    );
+    // Someone in several departments counts under the first (by id), the same in every questionnaire.
+    for (const row of rows) if (!byPerson.has(row.person_id)) byPerson.set(row.person_id, row.department_id);
   }
-  if (!scope) for (const id of active) if (!byPerson.has(id)) byPerson.set(id, null);
+  if (!scope) {
+    const loose: { id: string }[] = await em.query('SELECT id FROM people p WHERE p.active = 1 AND NOT EXISTS (SELECT 1 FROM person_departments pd WHERE pd.person_id = p.id)');
+    for (const row of loose) byPerson.set(row.id, null);
+  }
   return [...byPerson].map(([personId, departmentId]) => ({ personId, departmentId }));
 }
 
@@ -211,15 +220,12 @@ export function textQuestionMessage(loadedSurvey: LoadedSurvey, question: Survey
 
 /** Participation rows in chunks (a questionnaire may go to 100,000 people). */
 export async function insertParticipants(em: EntityManager, surveyId: string, recipients: { personId: string; departmentId: string | null }[]): Promise<void> {
-  for (let i = 0; i < recipients.length; i += 500) {
-    await em
-      .createQueryBuilder()
-      .insert()
-      .into(SurveyParticipantEntity)
-      .values(recipients.slice(i, i + 500).map((r) => ({ surveyId, personId: r.personId, departmentId: r.departmentId, answered: '', pagesDone: 0, awaiting: null, completed: false, lastDay: null })))
-      .updateEntity(false)
-      .execute();
-  }
+  await insertRows(
+    em,
+    'survey_participants',
+    ['survey_id', 'person_id', 'department_id', 'answered', 'pages_done', 'awaiting', 'completed', 'last_day'],
+    recipients.map((r) => [surveyId, r.personId, r.departmentId, '', 0, null, 0, null]),
+  );
 }
 
 export async function nonRespondents(em: EntityManager, surveyId: string): Promise<string[]> {
