@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { CardDeliveryEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
+import { CardDeliveryEntity, CardEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
 import type { Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
@@ -59,7 +59,7 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
   const groupId = randomUUID();
   const priority = PRIORITY_RANK[draft.priority ?? 'reply'];
   const delivered = draft.platform === 'console';
-  const contentEnc = cipher.encrypt(JSON.stringify(draft.content));
+  const contentEnc = cipher.encrypt(JSON.stringify(storedContent(draft)));
   const status = delivered ? 'sent' : 'pending';
   const eventId = draft.eventId ?? null;
   const cardId = draft.content.kind === 'card' ? draft.content.card.cardId : null;
@@ -71,6 +71,30 @@ export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, dra
     OUTBOUND_COLUMNS,
     draft.recipients.map((recipient) => [groupId, draft.platform, recipientKey(recipient), 'send', contentEnc, cardId, eventId, priority, status, 0, now, null, null, null, now, delivered ? now : null]),
   );
+}
+
+/**
+ * A shared card sent to many people (a questionnaire page) is stored once, in the cards table: each
+ * outbox row names it instead of carrying a copy (100,000 copies of a 2 KB card are 200 MB of
+ * writes). Console rows keep the card itself: the console inbox reads them.
+ */
+interface SharedCardRef {
+  kind: 'card';
+  sharedCardId: string;
+}
+
+function storedContent(draft: OutboundDraft): OutboundContent | SharedCardRef {
+  const { content } = draft;
+  if (content.kind === 'card' && content.card.shared && draft.platform !== 'console' && draft.recipients.length > 1) return { kind: 'card', sharedCardId: content.card.cardId };
+  return content;
+}
+
+/** The content to send: a shared card reference is read from the cards table. */
+async function resolveContent(em: EntityManager, cipher: DataCipher, stored: OutboundContent | SharedCardRef): Promise<OutboundContent> {
+  if (!('sharedCardId' in stored)) return stored;
+  const row = await em.findOneByOrFail(CardEntity, { id: stored.sharedCardId });
+  const { card } = JSON.parse(cipher.decrypt(row.contentEnc)) as { card: Card };
+  return { kind: 'card', card: { ...card, state: row.state } };
 }
 
 const OUTBOUND_COLUMNS = [
@@ -379,7 +403,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       return;
     }
     try {
-      const content = JSON.parse(options.cipher.decrypt(rows[0].contentEnc)) as OutboundContent;
+      const stored = JSON.parse(options.cipher.decrypt(rows[0].contentEnc)) as OutboundContent | SharedCardRef;
+      const content = 'sharedCardId' in stored ? await transact((em) => resolveContent(em, options.cipher, stored)) : stored;
       if (rows[0].kind === 'card_update') {
         await updateCardCopies(round, adapter, rows, content);
       } else {

@@ -61,3 +61,12 @@ describe('configuration from the environment', () => {
     expect(config.dataKey?.length).toBe(32);
   });
 });
+
+describe('SURVEY_REMINDERS', () => {
+  it('reads a comma list of durations before the deadline, off for none, and names itself when bad', () => {
+    expect(loadConfig({}).surveyReminders).toEqual([24 * 3_600_000, 2 * 3_600_000]);
+    expect(loadConfig({ SURVEY_REMINDERS: '3d,30m' }).surveyReminders).toEqual([3 * 86_400_000, 30 * 60_000]);
+    expect(loadConfig({ SURVEY_REMINDERS: 'off' }).surveyReminders).toEqual([]);
+    expect(problemsOf({ SURVEY_REMINDERS: '24h,soon' })).toContain('SURVEY_REMINDERS');
+  });
+});
