@@ -64,10 +64,17 @@ export class Surveys1764550000000 implements MigrationInterface {
           '`department_id` varchar(64) NULL, `value` varchar(500) NULL, `text_enc` text NULL, `person_id` varchar(64) NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB',
       );
     }
-    await queryRunner.createIndex('survey_answers', new TableIndex({ name: 'idx_survey_answers_survey', columnNames: ['survey_id', 'question_key'] }));
+    // Covering: 问卷 结果 counts (question, value) from the index alone. Its order is (question, value, random key): not arrival.
+    await queryRunner.createIndex('survey_answers', new TableIndex({ name: 'idx_survey_answers_survey', columnNames: ['survey_id', 'question_key', 'value'] }));
+    // A questionnaire's fan-out puts 100,000 rows in the outbox: the dispatcher claims a fan-out
+    // group whole (by group_id) and reads back its claim (by lease_owner) without a table scan.
+    await queryRunner.createIndex('outbound_messages', new TableIndex({ name: 'idx_outbound_group', columnNames: ['group_id'] }));
+    await queryRunner.createIndex('outbound_messages', new TableIndex({ name: 'idx_outbound_lease_owner', columnNames: ['lease_owner'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('outbound_messages', 'idx_outbound_lease_owner');
+    await queryRunner.dropIndex('outbound_messages', 'idx_outbound_group');
     await queryRunner.dropTable('survey_answers');
     await queryRunner.dropTable('survey_participants');
     await queryRunner.dropTable('surveys');
