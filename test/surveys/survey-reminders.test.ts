@@ -76,14 +76,25 @@ describe('questionnaire reminders (SURVEY_REMINDERS 24h,2h) through the reminder
     expect(await reminderTimes(ordinary)).toEqual(['2026-10-16 18:00']);
   });
 
-  it('tells the office in December when next year’s holiday calendar is missing, once a year', async () => {
-    clock = local(2026, 12, 1, 10);
+  it('tells the office in December when next year’s holiday calendar is missing, once a year, never at start-up itself', async () => {
+    const notices = async () => (await chat.inbox('liu')).filter((m) => 'text' in m && m.text.includes('2027 年的节假日安排'));
+    clock = local(2026, 12, 4, 10); // Friday
     await t.app.transact((em) => t.app.bot.onStart(em, clock));
     await t.app.timers.runDue(['survey.calendar']);
-    const notice = (await chat.inbox('liu')).filter((m) => 'text' in m && m.text.includes('2027 年的节假日安排'));
-    expect(notice).toHaveLength(1);
+    expect(await notices()).toHaveLength(0);
+    // The next 09:00 is Saturday's: moved to Monday's morning.
+    clock = local(2026, 12, 5, 9, 1);
+    await t.app.timers.runDue(['survey.calendar']);
+    expect(await notices()).toHaveLength(0);
+    clock = local(2026, 12, 7, 8, 1);
     await t.app.transact((em) => t.app.bot.onStart(em, clock));
     await t.app.timers.runDue(['survey.calendar']);
-    expect((await chat.inbox('liu')).filter((m) => 'text' in m && m.text.includes('2027 年的节假日安排'))).toHaveLength(1);
+    expect(await notices()).toHaveLength(1);
+    await t.app.transact((em) => t.app.bot.onStart(em, clock));
+    clock = local(2026, 12, 8, 9, 1);
+    await t.app.timers.runDue(['survey.calendar']);
+    expect(await notices()).toHaveLength(1);
+    const next = await t.app.dataSource.getRepository(TimerEntity).findOneByOrFail({ key: 'survey:calendar:2027' });
+    expect(fmt(next.dueAt)).toBe('2027-12-01 09:00');
   });
 });

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { In } from 'typeorm';
 import { projectRoot } from '../../lib/project-root';
-import { scheduleTimer, type TimerJob } from '../../core/timers';
+import { scheduleTimer, timerState, type TimerJob } from '../../core/timers';
 import { peopleWithRole } from '../../core/actor';
 import { SurveyEntity, SurveyParticipantEntity, type Survey } from '../../db/entities/survey.entity';
 import { normalizeInput, words } from '../../domain/text';
 import { startOfZonedDay, wallClock } from '../../lib/zoned-time';
-import { UserFacingError, type BotModule, type Command, type JobContext, type TurnContext } from '../../bot/turn-context';
+import { UserFacingError, type BotModule, type BotServices, type Command, type JobContext, type TurnContext } from '../../bot/turn-context';
 import { isUnitWide } from '../cases/case-access';
 import { yearIn } from '../insights/insight-service';
 import { loadSurveyTemplates, QUESTION_TYPE_LABELS, choicePages, type SurveyTemplate } from './survey-template';
@@ -311,11 +311,21 @@ async function mineSection(ctx: TurnContext): Promise<string | null> {
   return ['待填写的问卷：', ...lines].join('\n');
 }
 
-/** 1 December, 09:00 local, of the year of `at` (or the next year when that is past). */
-function nextDecemberCheck(timeZone: string, at: number): number {
-  const { year } = wallClock(timeZone, at);
-  const thisYear = startOfZonedDay(timeZone, year, 12, 1) + 9 * 3_600_000;
-  return thisYear > at ? thisYear : startOfZonedDay(timeZone, year + 1, 12, 1) + 9 * 3_600_000;
+const NINE = 9 * 3_600_000;
+
+/**
+ * When to check next year's holiday calendar: 1 December, 09:00 local; from December on, the next
+ * 09:00 to come (never at start-up itself, so a restart does not notify anyone), moved to a workday.
+ */
+function nextCalendarCheck(services: BotServices, at: number): { dueAt: number; year: number } {
+  const { year, month, day } = wallClock(services.timeZone, at);
+  let due = startOfZonedDay(services.timeZone, year, 12, 1) + NINE;
+  if (month === 12) {
+    due = startOfZonedDay(services.timeZone, year, 12, day) + NINE;
+    if (due <= at) due = startOfZonedDay(services.timeZone, year, 12, day + 1) + NINE;
+  }
+  const dueAt = services.reminders.nextAllowed(due);
+  return { dueAt, year };
 }
 
 const calendarKey = (year: number) => `survey:calendar:${year}`;
@@ -330,8 +340,8 @@ async function calendarCheck(ctx: JobContext, job: TimerJob): Promise<void> {
       text: `提醒：${year + 1} 年的节假日安排（含调休）尚未载入，问卷和报告提醒将无法避开该年的节假日。请更新 chinese-days，或在 HOLIDAYS_FILE 中写入 ${year + 1} 年的 holidays 和 workdays。`,
     });
   }
-  const next = nextDecemberCheck(ctx.services.timeZone, ctx.now + 1);
-  await scheduleTimer(ctx.em, { key: calendarKey(wallClock(ctx.services.timeZone, next).year), kind: 'survey.calendar', dueAt: next, payload: { year: wallClock(ctx.services.timeZone, next).year } }, ctx.now);
+  const next = startOfZonedDay(ctx.services.timeZone, year + 1, 12, 1) + NINE;
+  await scheduleTimer(ctx.em, { key: calendarKey(year + 1), kind: 'survey.calendar', dueAt: ctx.services.reminders.nextAllowed(next), payload: { year: year + 1 } }, ctx.now);
 }
 
 export const surveyModule: BotModule = {
@@ -346,11 +356,10 @@ export const surveyModule: BotModule = {
   timers: { 'survey.deadline': deadlineTimer, 'survey.remind': remindTimer, 'survey.calendar': calendarCheck },
   async onStart(ctx) {
     for (const skipped of templates().skipped) ctx.services.log.warn({ template: skipped }, 'questionnaire template skipped');
-    const at = nextDecemberCheck(ctx.services.timeZone, ctx.now);
-    const { year, month } = wallClock(ctx.services.timeZone, ctx.now);
-    // In December itself the check runs at once (its key is the year's: once a year).
-    const due = month === 12 ? ctx.now : at;
-    const dueYear = month === 12 ? year : wallClock(ctx.services.timeZone, at).year;
-    await scheduleTimer(ctx.em, { key: calendarKey(dueYear), kind: 'survey.calendar', dueAt: due, payload: { year: dueYear } }, ctx.now);
+    const { dueAt, year } = nextCalendarCheck(ctx.services, ctx.now);
+    // Once a year (the key is the year's); a check already waiting keeps its time.
+    if ((await timerState(ctx.em, calendarKey(year))) === null) {
+      await scheduleTimer(ctx.em, { key: calendarKey(year), kind: 'survey.calendar', dueAt, payload: { year } }, ctx.now);
+    }
   },
 };
