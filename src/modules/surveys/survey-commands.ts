@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { In } from 'typeorm';
 import { projectRoot } from '../../lib/project-root';
-import { scheduleTimer, timerState, type TimerJob } from '../../core/timers';
+import { scheduleTimer, type TimerJob } from '../../core/timers';
+import { TimerEntity } from '../../db/entities/kernel.entity';
 import { peopleWithRole } from '../../core/actor';
 import { SurveyEntity, SurveyParticipantEntity, type Survey } from '../../db/entities/survey.entity';
 import { normalizeInput, words } from '../../domain/text';
@@ -357,9 +358,16 @@ export const surveyModule: BotModule = {
   async onStart(ctx) {
     for (const skipped of templates().skipped) ctx.services.log.warn({ template: skipped }, 'questionnaire template skipped');
     const { dueAt, year } = nextCalendarCheck(ctx.services, ctx.now);
-    // Once a year (the key is the year's); a check already waiting keeps its time.
-    if ((await timerState(ctx.em, calendarKey(year))) === null) {
-      await scheduleTimer(ctx.em, { key: calendarKey(year), kind: 'survey.calendar', dueAt, payload: { year } }, ctx.now);
-    }
+    // Once a year (the key is the year's); a check already waiting keeps its time. INSERT OR IGNORE
+    // as the transaction's first statement: two instances starting at once on one SQLite file wait
+    // for each other's write lock instead of one failing to upgrade a read (SQLITE_BUSY).
+    await ctx.em
+      .createQueryBuilder()
+      .insert()
+      .into(TimerEntity)
+      .values({ key: calendarKey(year), kind: 'survey.calendar', dueAt, payload: JSON.stringify({ year }), state: 'pending', attempts: 0, lastError: null, createdAt: ctx.now, doneAt: null })
+      .orIgnore()
+      .updateEntity(false)
+      .execute();
   },
 };
