@@ -1,6 +1,7 @@
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard, texts } from '../helpers/console-client';
-import { SurveyEntity } from '../../src/db/entities/survey.entity';
+import { SurveyAnswerEntity, SurveyEntity } from '../../src/db/entities/survey.entity';
+import { OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
 import { importSurveyOrg, pageCards } from './survey-support';
 
@@ -29,6 +30,14 @@ describe('questionnaire deadline across a restart', () => {
       const late = consoleClient(second);
       expect(texts(await late.act('tech0', card.cardId, 'submit', { aware: 'full', support: '3', impact: 'neutral' }))).toContain('已截止');
       expect(texts(await late.inbox('liu'))).toContain(`问卷 ${number} 已截止`);
+      // A WeCom copy the deadline could not reach (no click had given it a response code): the late click's code updates it.
+      await second.app.inbound.acceptAndProcess({
+        id: 'wecom:evt:tech1:late', type: 'card_action', platform: 'wecom', senderId: 'tech1', conversation: { kind: 'direct', id: 'tech1' },
+        receivedAt: clock, cardId: card.cardId, action: 'submit', values: { aware: 'full' }, cardRef: `${card.cardId}@x|LATE-RC`,
+      });
+      const updates = await second.app.dataSource.getRepository(OutboundMessageEntity).findBy({ kind: 'card_update', recipient: 'user:tech1' });
+      expect(updates.map((u) => JSON.parse(second.app.cipher.decrypt(u.contentEnc)).card.state)).toEqual(['已截止']);
+      expect(await second.app.dataSource.getRepository(SurveyAnswerEntity).count()).toBe(0);
     } finally {
       await second.stop();
       await first.stop();

@@ -165,6 +165,10 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   if (!survey || !loadedCard) throw new UserFacingError('这张问卷卡片已失效。');
   // Whatever happens next, an anonymous questionnaire's turn keeps neither the choices nor who sent them.
   if (survey.anonymous) await sealInbound(ctx);
+  if (survey.status === 'closed' && ctx.event.type === 'card_action' && ctx.event.cardRef) {
+    // A copy the deadline could not reach (no click had given it a response code yet) shows 已截止 now.
+    await ctx.services.cards.updateCopy(ctx.em, cardId, copyKey(ctx.actor.person.id), '已截止', ctx.now);
+  }
   refuseIfClosed(survey, ctx.now);
   const participant = await participantOf(ctx.em, survey, ctx.actor.person.id);
   const current = loaded(survey);
