@@ -15,9 +15,14 @@ const BENCHES: { file: string; quick: Record<string, string> }[] = [
   { file: 'escalation-latency.ts', quick: { BENCH_REPORTS: '30' } },
   { file: 'outbox-throughput.ts', quick: {} },
   { file: 'summary.ts', quick: { BENCH_INSIGHTS: '100000' } },
+  { file: 'wecom-robot.ts', quick: { BENCH_MESSAGES: '1000' } },
+  { file: 'analysis.ts', quick: { BENCH_INSIGHTS: '20000' } },
+  { file: 'cycles.ts', quick: { BENCH_DEPARTMENTS: '200', BENCH_INSIGHTS: '20000' } },
+  { file: 'report.ts', quick: { BENCH_INSIGHTS: '20000' } },
+  { file: 'survey.ts', quick: { BENCH_SURVEY_RECIPIENTS: '2000', BENCH_SURVEY_ANSWERS: '20000' } },
 ];
 /** Helpers, and the soak run (its own command: it runs for 30 minutes). */
-const NOT_BENCHMARKS = new Set(['bench-app.ts', 'record.ts', 'run-all.ts', 'soak.ts']);
+const NOT_BENCHMARKS = new Set(['bench-app.ts', 'bulk-data.ts', 'record.ts', 'run-all.ts', 'soak.ts']);
 
 function main(): number {
   const quick = process.argv.includes('--quick');

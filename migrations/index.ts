@@ -7,6 +7,7 @@ import { RoleGrantSource1764510000000 } from './1764510000000-role-grant-source'
 import { Analysis1764530000000 } from './1764530000000-analysis';
 import { DataKeys1764540000000 } from './1764540000000-data-keys';
 import { SharedPacing1764540000001 } from './1764540000001-shared-pacing';
+import { Surveys1764550000000 } from './1764550000000-surveys';
 import { Cycles1764560000000 } from './1764560000000-cycles';
 import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 
@@ -21,6 +22,7 @@ export const migrations = [
   Analysis1764530000000,
   DataKeys1764540000000,
   SharedPacing1764540000001,
+  Surveys1764550000000,
   Cycles1764560000000,
   UnitReports1764570000000,
 ];

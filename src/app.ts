@@ -27,6 +27,8 @@ import { orgModule } from './modules/org/org-commands';
 import { caseModule } from './modules/cases/case-commands';
 import { suggestionModule } from './modules/suggestions/suggestion-commands';
 import { summaryModule } from './modules/summary/summary-command';
+import { surveyModule } from './modules/surveys/survey-commands';
+import { surveyFacts } from './modules/surveys/survey-queries';
 import { escalationModule } from './modules/escalation/escalation-commands';
 import { cycleModule } from './modules/cycles/cycle-commands';
 import { departmentReportFacts, supervisionFacts } from './modules/cycles/cycle-queries';
@@ -88,7 +90,7 @@ export interface XinshengApp {
 }
 
 /** The bot's modules, in the order their commands appear in 帮助. */
-export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, cycleModule, suggestionModule, orgModule];
+export const botModules: BotModule[] = [insightModule, escalationModule, caseModule, summaryModule, cycleModule, suggestionModule, surveyModule, orgModule];
 
 /** Connects to DATABASE_URL; a failure names the variable (`DATABASE_URL：无法连接数据库 …`). */
 async function openDatabase(database: Config['database']): Promise<DataSource> {
@@ -125,10 +127,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     minGroupSize: config.minGroupSize,
     minCommentGroupSize: config.minCommentGroupSize,
     reminders,
+    surveyReminders: config.surveyReminders,
     quarterlyCycle: config.quarterlyCycle,
     facts: {
       themes: (em, _services, range, options) =>
         themesForPeriod(em, { cipher, ...config.analysis, timeZone: config.timeZone }, range, { departmentIds: options?.departmentId ? [options.departmentId] : null }),
+      surveys: surveyFacts,
       departmentReports: departmentReportFacts,
       supervision: supervisionFacts,
       ...options.facts,

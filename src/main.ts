@@ -9,6 +9,7 @@ import { consoleUrl, runChat } from './cli/chat';
 import { createJobContext } from './bot/job-context';
 import { openQuarterByHand } from './modules/cycles/cycle-commands';
 import { reportFromCli } from './cli/report-command';
+import { checkSurveyTemplateFile, choicePages } from './modules/surveys/survey-template';
 
 import { keyStatusFromCli, rotateKeysFromCli } from './cli/key-commands';
 import { describeRetention, runRetention } from './core/retention';
@@ -32,7 +33,8 @@ const USAGE = `用法：xinsheng <命令>
   ledger export --from DATE --to DATE FILE.xlsx
                              把这些日期的工作台账记录导出为 Excel 文件，每条记录一行
   report PERIOD --out FILE.docx
-                             把本单位的思想动态分析报告草稿（2026Q4、2026-11、R-2026-0002）写成 Word 文件`;
+                             把本单位的思想动态分析报告草稿（2026Q4、2026-11、R-2026-0002）写成 Word 文件
+  survey check FILE          安装前检查一个问卷模板（bot-cards/surveys/*.json）`;
 
 /** The only place that reads process.env and argv, prints, and sets the exit code. */
 export async function runFromCommandLine(argv = process.argv.slice(2)): Promise<void> {
@@ -56,6 +58,7 @@ async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 64;
   }
+  if (command === 'survey' && sub === 'check') return checkSurveyFile(rest[0]);
   loadDotEnv();
   if (command === 'chat') return chat(argv.slice(1));
   if (!KNOWN_COMMANDS.has(command)) {
@@ -130,7 +133,7 @@ async function run(argv: string[]): Promise<number> {
   });
 }
 
-const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger', 'cycle', 'report', 'key', 'backup', 'restore', 'retention']);
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'org', 'role', 'ledger', 'cycle', 'report', 'key', 'backup', 'restore', 'retention', 'survey']);
 
 async function retentionFromCli(app: XinshengApp, dryRun: boolean): Promise<string> {
   const years = app.config.retentionYears;
@@ -156,6 +159,18 @@ async function restore(config: Config, file: string | undefined): Promise<number
     await app.migrate();
     return verifyLedgerFromCli(app);
   });
+}
+
+function checkSurveyFile(file: string | undefined): number {
+  if (!file) throw new Error('survey check 需要模板文件，例如 xinsheng survey check bot-cards/surveys/quarterly-pulse.json');
+  const result = checkSurveyTemplateFile(file);
+  if ('error' in result) {
+    console.error(result.error);
+    return 65;
+  }
+  const pages = choicePages(result.template).length;
+  console.log(`${file}：可以使用 —「${result.template.title}」，${result.template.questions.length} 个问题，${pages} 页卡片。`);
+  return 0;
 }
 
 async function withApp(config: Config, work: (app: XinshengApp) => Promise<number>): Promise<number> {

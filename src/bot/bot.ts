@@ -31,6 +31,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   const cardActions = modules.flatMap((m) => m.cardActions ?? []);
   const beforeEachTurn = modules.flatMap((m) => (m.beforeEachTurn ? [m.beforeEachTurn] : []));
   const fileHandlers = modules.flatMap((m) => m.files ?? []);
+  const textHandlers = modules.flatMap((m) => (m.onText ? [m.onText] : []));
   const timers = new Map<string, TimerHandlerEntry>();
   for (const module of modules) {
     for (const [kind, handler] of Object.entries(module.timers ?? {})) {
@@ -100,6 +101,9 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       await forgetSender?.(ctx);
       await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');
       return;
+    }
+    if (!command && text) {
+      for (const handler of textHandlers) if (await handler(ctx, text)) return;
     }
     // The limit is on what is recorded: the content after the command word.
     const content = command ? rest : text;

@@ -1,10 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { In } from 'typeorm';
 import { appendLedger } from '../core/ledger';
 import type { BotEvent } from '../core/events';
 import type { OutboundContent, OutboundPriority } from '../core/messages';
 import { enqueueOutbound } from '../core/outbox';
-import { PersonEntity } from '../db/entities/org.entity';
+import type { Person } from '../db/entities/org.entity';
 import type { BotServices, JobContext } from './turn-context';
 
 /**
@@ -25,13 +24,18 @@ export async function notifyPeople(
   if (unique.length === 0) return;
   const byPlatform = new Map<string, string[]>();
   for (let i = 0; i < unique.length; i += 500) {
-    for (const person of await em.findBy(PersonEntity, { id: In(unique.slice(i, i + 500)) })) {
-      const platform = options.event && person.id === options.event.senderId ? options.event.platform : services.platformFor(person);
-      byPlatform.set(platform, [...(byPlatform.get(platform) ?? []), person.id]);
+    const chunk = unique.slice(i, i + 500);
+    // Only id and platform decide where a message goes; a plain query keeps a 100,000-person fan-out quick.
+    const people: Pick<Person, 'id' | 'platform'>[] = await em.query(`SELECT id, platform FROM people WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    for (const person of people) {
+      const platform = options.event && person.id === options.event.senderId ? options.event.platform : services.platformFor(person as Person);
+      const ids = byPlatform.get(platform);
+      if (ids) ids.push(person.id);
+      else byPlatform.set(platform, [person.id]);
     }
   }
   for (const [platform, ids] of byPlatform) {
-    const groups = options.batch ? [ids] : ids.map((id) => [id]);
+    const groups = options.batch ? chunkOf(ids, MAX_BATCH_RECIPIENTS) : ids.map((id) => [id]);
     for (const group of groups) {
       await enqueueOutbound(
         em,
@@ -41,6 +45,15 @@ export async function notifyPeople(
       );
     }
   }
+}
+
+/** One outbox group is one platform call at most: WeCom takes 1,000 people a call. */
+const MAX_BATCH_RECIPIENTS = 1000;
+
+function chunkOf<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
 }
 
 /** The context of work outside a turn (a due timer, start-up). */

@@ -29,6 +29,8 @@ export interface BotServices {
   reminders: ReminderPolicy;
   /** When quarterly reporting cycles open and are due (QUARTERLY_CYCLE_OPENS / _DUE). */
   quarterlyCycle: QuarterlyCycleSchedule;
+  /** SURVEY_REMINDERS: questionnaire reminders, in ms before the deadline. */
+  surveyReminders: number[];
   /** What other modules expose (questionnaire results, department reports, themes, supervision). */
   facts: FactSources;
   /** The platform a person is reached on when the bot writes first (alerts, notices). */
@@ -148,4 +150,10 @@ export interface BotModule {
   commands?: Command[];
   cardActions?: CardActionHandler[];
   mine?: MineSection[];
+  /**
+   * A direct message that is not a command (before the bot answers 没有这个命令): e.g. the answer to a
+   * question the module asked. Returns true when it took the message. Runs before the length check,
+   * so a handler that takes the message also answers one that is too long.
+   */
+  onText?: (ctx: TurnContext, text: string) => Promise<boolean>;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { ConfigError } from '../core/errors';
 import { parseDataKeys } from '../lib/data-key';
 import type { DataKey } from '../lib/data-cipher';
-import { EnvSchema, type Env } from './schema';
+import { EnvSchema, parseSurveyReminders, type Env } from './schema';
 import { parseQuietHours, type QuietHours } from '../core/reminder-policy';
 import { parseEscalationSteps, type EscalationStep } from '../modules/escalation/escalation-steps';
 import { parseDayTime, type QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
@@ -98,6 +98,8 @@ export interface Config {
   report: { unitName: string; reviewMeetingMonths: number[] };
   /** RETENTION_YEARS: erase individual-level free text older than this (undefined: keep everything). */
   retentionYears?: number;
+  /** SURVEY_REMINDERS: how long before a questionnaire's deadline its reminders go out. */
+  surveyReminders: number[];
   console: boolean;
   instanceId: string;
   wecom?: WecomConfig;
@@ -151,6 +153,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     quarterlyCycle: { opens: parseDayTime(env.QUARTERLY_CYCLE_OPENS)!, due: parseDayTime(env.QUARTERLY_CYCLE_DUE)! },
     report: { unitName: env.UNIT_NAME, reviewMeetingMonths: [...new Set(env.REVIEW_MEETING_MONTHS.split(',').map(Number))].sort((a, b) => a - b) },
     retentionYears: env.RETENTION_YEARS,
+    surveyReminders: parseSurveyReminders(env.SURVEY_REMINDERS)!,
     console: consoleOn && !production,
     instanceId: env.INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     wecom,

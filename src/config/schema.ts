@@ -4,6 +4,13 @@ import { parseQuietHours } from '../core/reminder-policy';
 import { parseDayTime } from '../modules/cycles/cycle-schedule';
 import { parseDataKeys } from '../lib/data-key';
 
+/** `24h,2h` → [86400000, 7200000]; `off` → []; null when malformed. */
+export function parseSurveyReminders(text: string): number[] | null {
+  if (/^(off|none)$/i.test(text.trim())) return [];
+  const values = text.split(/[,，]/).map((part) => parseDuration(part));
+  return values.every((v): v is number => v !== null && v > 0) ? values : null;
+}
+
 const duration = (fallback: string) =>
   z
     .string()
@@ -89,6 +96,11 @@ export const EnvSchema = z.object({
     .optional(),
   /** on behind nginx (or another reverse proxy) that sets X-Forwarded-For: logs name the real client address. */
   TRUST_PROXY: onOff,
+  /** Questionnaire reminders, before the deadline, comma-separated (`24h,2h`; `off` for none). */
+  SURVEY_REMINDERS: z
+    .string()
+    .default('24h,2h')
+    .refine((v) => parseSurveyReminders(v) !== null, 'expected durations before the deadline such as 24h,2h (or off)'),
   CONSOLE: onOff,
   INSTANCE_ID: z.string().optional(),
 

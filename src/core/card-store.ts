@@ -19,6 +19,10 @@ export interface CardStore {
   load(em: EntityManager, cardId: string): Promise<{ card: Card; subject: CardSubject | null } | null>;
   /** Re-renders the card (new vars) and/or sets its state, and queues updates of delivered copies. */
   update(em: EntityManager, cardId: string, change: { vars?: CardVars; state?: string | null }, now: number): Promise<Card>;
+  /** Stores a card built by the caller (a questionnaire page, whose inputs come from data). */
+  createBuilt(em: EntityManager, card: Omit<Card, 'cardId' | 'state'>, subject: CardSubject | null, now: number): Promise<Card>;
+  /** Shows `state` on one person's copy only (a shared card: "已提交" for who submitted). */
+  updateCopy(em: EntityManager, cardId: string, recipient: string, state: string, now: number): Promise<void>;
   /** Remembers a fresh platform reference for one delivered copy (from a card event). */
   refreshRef(em: EntityManager, cardId: string, platform: string, recipient: string, ref: string, now: number): Promise<void>;
 }
@@ -80,6 +84,25 @@ export function createCardStore(catalog: CardCatalog, cipher: DataCipher): CardS
       const updated = { ...card, state };
       await enqueueCardUpdates(em, cipher, updated, now);
       return updated;
+    },
+    async createBuilt(em, built, subject, now) {
+      const card: Card = { ...built, cardId: randomUUID(), state: null };
+      await em.insert(CardEntity, {
+        id: card.cardId,
+        template: card.template,
+        contentEnc: encode({ card, vars: {} }),
+        state: null,
+        subjectType: subject?.type ?? null,
+        subjectId: subject?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      return card;
+    },
+    async updateCopy(em, cardId, recipient, state, now) {
+      const row = await em.findOneByOrFail(CardEntity, { id: cardId });
+      const card = { ...decode(row.contentEnc).card, state };
+      await enqueueCardUpdates(em, cipher, card, now, { recipient });
     },
     async refreshRef(em, cardId, platform, recipient, ref, now) {
       await em.insert(CardDeliveryEntity, { cardId, platform, recipient, ref, createdAt: now });

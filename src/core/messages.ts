@@ -39,6 +39,12 @@ export interface Card {
   actions: CardAction[];
   /** Set once the card has been acted on (e.g. "已确认", "张三 已阅 11-25 10:02"); every copy shows it. */
   state: string | null;
+  /**
+   * One instance sent to many people (a questionnaire page): platforms may send it to many in one
+   * call (WeCom: one task id per call of up to 1,000 people), and each person's copy changes on its
+   * own (updateCopy), with the reference of that person's own click.
+   */
+  shared?: boolean;
 }
 
 export type OutboundContent =

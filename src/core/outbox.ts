@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { CardDeliveryEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
+import { CardDeliveryEntity, CardEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
 import type { Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { Card, OutboundContent, OutboundPriority, PlatformName, Recipient } from './messages';
 import { createCoalescingPoller } from '../lib/coalescing-poller';
+import { insertRows } from '../db/bulk-insert';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from './platform-adapter';
 
@@ -48,56 +49,81 @@ export function parseRecipientKey(key: string): Recipient {
   return key.startsWith('group:') ? { kind: 'group', groupId: key.slice(6) } : { kind: 'user', userId: key.replace(/^user:/, '') };
 }
 
-/**
- * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
- * are delivered by being stored: the console inbox reads them, so they are written as sent.
- */
 const PRIORITY_RANK: Record<OutboundPriority, number> = { alert: 0, reply: 1, bulk: 2 };
 
-function outboundRows(cipher: DataCipher, draft: OutboundDraft, now: number) {
+/** The outbox rows of one draft, one per recipient, as values in OUTBOUND_COLUMNS order. */
+function outboundRowValues(cipher: DataCipher, draft: OutboundDraft, now: number): unknown[][] {
   const groupId = randomUUID();
   const priority = PRIORITY_RANK[draft.priority ?? 'reply'];
   const delivered = draft.platform === 'console';
-  const contentEnc = cipher.encrypt(JSON.stringify(draft.content));
-  return draft.recipients.map((recipient) => ({
-    groupId,
-    platform: draft.platform,
-    recipient: recipientKey(recipient),
-    kind: 'send' as const,
-    contentEnc,
-    cardId: draft.content.kind === 'card' ? draft.content.card.cardId : null,
-    eventId: draft.eventId ?? null,
-    priority,
-    status: delivered ? ('sent' as const) : ('pending' as const),
-    attempts: 0,
-    nextAttemptAt: now,
-    leaseOwner: null,
-    leaseUntil: null,
-    lastError: null,
-    createdAt: now,
-    sentAt: delivered ? now : null,
-  }));
-}
-
-export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
-  const rows = outboundRows(cipher, draft, now);
-  if (rows.length > 0) await em.insert(OutboundMessageEntity, rows);
+  const contentEnc = cipher.encrypt(JSON.stringify(storedContent(draft)));
+  const status = delivered ? 'sent' : 'pending';
+  const eventId = draft.eventId ?? null;
+  const cardId = draft.content.kind === 'card' ? draft.content.card.cardId : null;
+  return draft.recipients.map((recipient) => [groupId, draft.platform, recipientKey(recipient), 'send', contentEnc, cardId, eventId, priority, status, 0, now, null, null, null, now, delivered ? now : null]);
 }
 
 /**
- * Writes many drafts at once (a fan-out of different contents, such as one task card per
- * department): multi-row INSERTs without reading the rows back.
+ * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
+ * are delivered by being stored: the console inbox reads them, so they are written as sent. A
+ * fan-out writes up to 1,000 rows at once: plain multi-row INSERTs (the ORM's insert costs more per
+ * row than the database, and reads generated ids back with one condition per row).
  */
-export async function enqueueOutboundMany(em: EntityManager, cipher: DataCipher, drafts: OutboundDraft[], now: number): Promise<void> {
-  const rows = drafts.flatMap((draft) => outboundRows(cipher, draft, now));
-  for (let i = 0; i < rows.length; i += 200) {
-    await em.createQueryBuilder().insert().into(OutboundMessageEntity).values(rows.slice(i, i + 200)).updateEntity(false).execute();
-  }
+export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
+  await insertRows(em, 'outbound_messages', OUTBOUND_COLUMNS, outboundRowValues(cipher, draft, now));
 }
 
+/** Writes many drafts at once (a fan-out of different contents, such as one task card per department). */
+export async function enqueueOutboundMany(em: EntityManager, cipher: DataCipher, drafts: OutboundDraft[], now: number): Promise<void> {
+  await insertRows(em, 'outbound_messages', OUTBOUND_COLUMNS, drafts.flatMap((draft) => outboundRowValues(cipher, draft, now)));
+}
+
+/**
+ * A shared card sent to many people (a questionnaire page) is stored once, in the cards table: each
+ * outbox row names it instead of carrying a copy (100,000 copies of a 2 KB card are 200 MB of
+ * writes). Console rows keep the card itself: the console inbox reads them.
+ */
+interface SharedCardRef {
+  kind: 'card';
+  sharedCardId: string;
+}
+
+function storedContent(draft: OutboundDraft): OutboundContent | SharedCardRef {
+  const { content } = draft;
+  if (content.kind === 'card' && content.card.shared && draft.platform !== 'console' && draft.recipients.length > 1) return { kind: 'card', sharedCardId: content.card.cardId };
+  return content;
+}
+
+/** The content to send: a shared card reference is read from the cards table. */
+async function resolveContent(em: EntityManager, cipher: DataCipher, stored: OutboundContent | SharedCardRef): Promise<OutboundContent> {
+  if (!('sharedCardId' in stored)) return stored;
+  const row = await em.findOneByOrFail(CardEntity, { id: stored.sharedCardId });
+  const { card } = JSON.parse(cipher.decrypt(row.contentEnc)) as { card: Card };
+  return { kind: 'card', card: { ...card, state: row.state } };
+}
+
+const OUTBOUND_COLUMNS = [
+  'group_id',
+  'platform',
+  'recipient',
+  'kind',
+  'content_enc',
+  'card_id',
+  'event_id',
+  'priority',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'last_error',
+  'created_at',
+  'sent_at',
+];
+
 /** Queues an update of every copy of a card already delivered on a platform that shows updates. */
-export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, card: Card, now: number): Promise<void> {
-  const deliveries = await em.findBy(CardDeliveryEntity, { cardId: card.cardId });
+export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, card: Card, now: number, only?: { recipient: string }): Promise<void> {
+  const deliveries = await em.findBy(CardDeliveryEntity, only ? { cardId: card.cardId, recipient: only.recipient } : { cardId: card.cardId });
   const targets = new Map(deliveries.map((d) => [`${d.platform} ${d.recipient}`, d]));
   const groupId = randomUUID();
   const contentEnc = cipher.encrypt(JSON.stringify({ kind: 'card', card } satisfies OutboundContent));
@@ -257,7 +283,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       const candidates = await em
         .getRepository(OutboundMessageEntity)
         .createQueryBuilder('m')
-        .select(['m.id'])
+        .select(['m.id', 'm.groupId'])
         .where('m.status = :status', { status: 'pending' })
         .andWhere('m.next_attempt_at <= :at', { at })
         .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
@@ -269,12 +295,17 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       if (candidates.length === 0) return [];
       // The conditional UPDATE is the claim: a row another instance leased in the meantime no longer matches.
       round.leaseUntil = at + leaseMs;
+      // A fan-out (batch) group is one platform call for up to 1,000 people. Rows of a group are
+      // written together and share a priority, so only the last group of the claim can be cut off
+      // by its size: that group is claimed whole, and a batch is not split into calls of 100.
+      const groups = [candidates[candidates.length - 1].groupId];
       await em
         .createQueryBuilder()
         .update(OutboundMessageEntity)
         .set({ leaseOwner: round.token, leaseUntil: round.leaseUntil })
-        .where('id IN (:...ids) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
+        .where('(id IN (:...ids) OR (group_id IN (:...groups) AND next_attempt_at <= :at)) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
           ids: candidates.map((c) => c.id),
+          groups,
           status: 'pending',
           at,
         })
@@ -301,7 +332,19 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
 
   async function markSent(round: Round, rows: OutboundMessageRow[]): Promise<void> {
     const at = now();
-    for (const row of rows) await settle(round, row, { status: 'sent', sentAt: at, attempts: row.attempts + 1, lastError: null });
+    // One UPDATE per 500 rows: a fan-out call of 1,000 people is settled in two statements, not
+    // 1,000 transactions queued ahead of an alert's.
+    for (let i = 0; i < rows.length; i += 500) {
+      const ids = rows.slice(i, i + 500).map((r) => r.id);
+      await transact((em) =>
+        em
+          .createQueryBuilder()
+          .update(OutboundMessageEntity)
+          .set({ status: 'sent', sentAt: at, attempts: () => 'attempts + 1', lastError: null, leaseOwner: null, leaseUntil: null })
+          .where('id IN (:...ids) AND lease_owner = :token', { ids, token: round.token })
+          .execute(),
+      );
+    }
     if (options.onSent && rows.length) {
       // Bookkeeping after the fact (e.g. an escalation's 'delivered' step): it does not hold up the next send.
       const hook = options.onSent(rows.map((r) => ({ ...r, status: 'sent' as const, sentAt: at }))).catch((error) =>
@@ -368,7 +411,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       return;
     }
     try {
-      const content = JSON.parse(options.cipher.decrypt(rows[0].contentEnc)) as OutboundContent;
+      const stored = JSON.parse(options.cipher.decrypt(rows[0].contentEnc)) as OutboundContent | SharedCardRef;
+      const content = 'sharedCardId' in stored ? await transact((em) => resolveContent(em, options.cipher, stored)) : stored;
       if (rows[0].kind === 'card_update') {
         await updateCardCopies(round, adapter, rows, content);
       } else {

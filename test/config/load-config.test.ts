@@ -121,3 +121,12 @@ describe('WeCom robot mode (WECOM_MODE=robot)', () => {
     expect(config.wecomRobot?.botId).toBe('b');
   });
 });
+
+describe('SURVEY_REMINDERS', () => {
+  it('reads a comma list of durations before the deadline, off for none, and names itself when bad', () => {
+    expect(loadConfig({}).surveyReminders).toEqual([24 * 3_600_000, 2 * 3_600_000]);
+    expect(loadConfig({ SURVEY_REMINDERS: '3d,30m' }).surveyReminders).toEqual([3 * 86_400_000, 30 * 60_000]);
+    expect(loadConfig({ SURVEY_REMINDERS: 'off' }).surveyReminders).toEqual([]);
+    expect(problemsOf({ SURVEY_REMINDERS: '24h,soon' })).toContain('SURVEY_REMINDERS');
+  });
+});

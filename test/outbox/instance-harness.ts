@@ -24,6 +24,25 @@ async function crashIf(point: string): Promise<void> {
   await new Promise(() => undefined);
 }
 
+/**
+ * CRASH_AT=mid-fanout: at the CRASH_DELIVERY-th card delivery (default 2) the process stops starting
+ * new calls, lets the calls already at the platform come back and be marked sent, then SIGKILLs
+ * itself: a crash in the middle of a fan-out with nothing in flight.
+ */
+let deliveries = 0;
+let crashing = false;
+async function crashMidFanout(kind: string): Promise<void> {
+  if (process.env.CRASH_AT !== 'mid-fanout') return;
+  const marker = process.env.CRASH_MARKER;
+  if (crashing) await new Promise(() => undefined);
+  if (!marker || fs.existsSync(marker) || kind !== 'card') return;
+  if (++deliveries < Number(process.env.CRASH_DELIVERY ?? 2)) return;
+  crashing = true;
+  fs.writeFileSync(marker, 'mid-fanout');
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 700);
+  await new Promise(() => undefined);
+}
+
 const adapter: PlatformAdapter = {
   name: 'wecom',
   sendRateLimitPerSecond: 1000,
@@ -31,6 +50,7 @@ const adapter: PlatformAdapter = {
   async stop() {},
   async deliver(request) {
     await crashIf('before-send');
+    await crashMidFanout(request.content.kind);
     const response = await fetch(platformUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

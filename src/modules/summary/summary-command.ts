@@ -3,6 +3,7 @@ import { CATEGORY_LABELS, METHOD_LABELS } from '../../domain/glossary';
 import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
 import { isUnitWide } from '../cases/case-access';
 import { formatZonedDate } from '../../lib/zoned-time';
+import { surveySummarySection } from '../surveys/survey-queries';
 import { parsePeriod, periodBounds, type PeriodBounds } from './period';
 import {
   backlog,
@@ -123,6 +124,7 @@ const summaryCommand: Command = {
       departmentTable(byDepartment),
       await backlogSection(ctx, scope),
       await suggestionSection(ctx, bounds, scope),
+      await surveySummarySection(ctx.em, ctx.services, { start: bounds.start, end: bounds.end, label: bounds.label }, scope.departmentIds?.[0]),
       await supervisionSection(ctx, bounds, scope),
       scope.mergeSmall ? `_人数少于 ${scope.minGroupSize} 人的部门合并显示为「其他部门」。_` : '',
     ]

@@ -121,7 +121,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     const cardRefs: Record<string, string> = {};
     const users = recipients.filter((r): r is UserRecipient => r.kind === 'user');
     const groups = recipients.filter((r) => r.kind === 'group');
-    const calls: Call[] = users.map((user) => ({
+    const calls: Call[] = card.shared ? sharedCardCalls(users, card) : users.map((user) => ({
       recipients: [user],
       run: async () => {
         const taskId = taskIdForCard(card.cardId);
@@ -139,6 +139,21 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
       outcome.retryLater.push(...groupOutcome.retryLater);
     }
     return { ...outcome, cardRefs };
+  }
+
+  /**
+   * A shared card (a questionnaire page) goes to up to 1,000 people per call, one task id per call.
+   * The send's response_code could update only one copy once, so none is kept: each person's copy
+   * is updated with the response code of that person's own click (stored by the card store).
+   */
+  function sharedCardCalls(users: UserRecipient[], card: Card): Call[] {
+    return chunk(users, MAX_USERS_PER_SEND).map((batch) => ({
+      recipients: batch,
+      run: async () => {
+        const { invalid } = await sendToUsers(batch, { msgtype: 'template_card', ...renderTemplateCard(card, taskIdForCard(card.cardId), 'send') });
+        return { invalid };
+      },
+    }));
   }
 
   async function deliverFile(recipients: Recipient[], content: Extract<OutboundContent, { kind: 'file' }>): Promise<DeliveryOutcome> {
