@@ -94,7 +94,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
 
   async function onMessage(ctx: TurnContext, event: MessageEvent): Promise<void> {
     const text = normalizeInput(event.text);
-    const { word, rest, command, near } = parseCommand(text);
+    const { word, rest, command, near, glued } = parseCommand(text);
     // A word that only begins like 匿名意见 (匿名意见箱…) is not run, but its sender is forgotten all the same.
     const forgetSender = command?.forgetSender ?? (near ? byWord.get(near.toLowerCase())?.find((c) => c.forgetSender)?.forgetSender : undefined);
     if (event.conversation.kind === 'group') {
@@ -102,7 +102,9 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
       await ctx.replyText(command?.name === '帮助' ? groupHelpText() : '群聊中我只回答「帮助」。涉及个人的信息请私聊我，例如私聊发送「帮助」。');
       return;
     }
-    if (!command && text) {
+    // A free-text answer the person owes (a questionnaire's open question) takes any message that is
+    // not a command typed with its space: 意见很多 answers the question rather than files a 意见.
+    if ((!command || glued) && text) {
       for (const handler of textHandlers) if (await handler(ctx, text)) return;
     }
     // The limit is on what is recorded: the content after the command word.

@@ -32,4 +32,5 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   { table: 'cycle_report_versions', primaryKey: ['id'], columns: ['sections_enc'] },
   { table: 'liaison_records', primaryKey: ['id'], columns: ['text_enc'] },
   { table: 'review_meetings', primaryKey: ['id'], columns: ['minutes_enc'] },
+  { table: 'survey_answers', primaryKey: ['id'], columns: ['text_enc'] },
 ];

@@ -40,5 +40,13 @@ export const RETAINED_TEXTS: readonly RetainedText[] = [
   // A department report's sections and the text read from its attachment (the sections are JSON:
   // nullified rather than replaced, so readers see "no sections", as for a nil report).
   { name: 'department_reports', table: 'cycle_tasks', time: 'updated_at', erase: { kind: 'nullify', columns: ['sections_enc', 'attachment_text_enc'] } },
+  // Free-text answers of questionnaires, dated by their questionnaire (answers keep no time of their own).
+  {
+    name: 'survey_free_text',
+    table: 'survey_answers',
+    time: '(SELECT s.created_at FROM surveys s WHERE s.id = survey_answers.survey_id)',
+    erase: { kind: 'replace', columns: ['text_enc'] },
+    where: 'text_enc IS NOT NULL',
+  },
   { name: 'department_report_versions', table: 'cycle_report_versions', time: 'submitted_at', erase: { kind: 'nullify', columns: ['sections_enc'] } },
 ];

@@ -53,7 +53,7 @@ describe.each(testDatabases())('retention with an injected clock (%s)', (databas
     const dryRun = await cli(t.env, 'retention', '--dry-run');
     expect(dryRun.code).toBe(0);
     expect(dryRun.text).toMatch(
-      /^试运行（未删除任何内容）：将删除 \d{4}-\d\d-\d\d 之前（超过 2 年）的个人层面文字 \d+ 项：\n  insights：4\n  insight_actions：1\n  suggestions：2\n  suggestion_senders：1\n  escalation_instructions：0\n  inbound_events：\d+\n  outbound_messages：\d+\n  cards：4\n  file_chunks：1\n  file_names：1\n  department_reports：0\n  department_report_versions：0$/,
+      /^试运行（未删除任何内容）：将删除 \d{4}-\d\d-\d\d 之前（超过 2 年）的个人层面文字 \d+ 项：\n  insights：4\n  insight_actions：1\n  suggestions：2\n  suggestion_senders：1\n  escalation_instructions：0\n  inbound_events：\d+\n  outbound_messages：\d+\n  cards：4\n  file_chunks：1\n  file_names：1\n  department_reports：0\n  survey_free_text：0\n  department_report_versions：0$/,
     );
     expect(await plainValues(t.app.dataSource, t.app.cipher)).toEqual(before);
 
