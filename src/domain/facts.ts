@@ -79,14 +79,19 @@ export interface DepartmentReportFact {
   attachmentText?: string | null;
 }
 
-/** A theme of the period (分析研判), counted over insights' keywords. */
+/** A theme of the period (分析研判), counted over insights' keywords (hashes; only shown words are decrypted). */
 export interface ThemeFact {
+  /** The theme's word (decrypted for display). */
   word: string;
+  /** Insights in the period that carry it. */
   insights: number;
+  /** Distinct departments behind those insights. */
   departments: number;
+  /** Insights carrying it in the previous period; null when the previous period has no insight at all in scope. */
   previousInsights: number | null;
+  /** Category codes (political, work, interests, wellbeing, other) of its insights, most frequent first. */
   categories: string[];
-  /** Raised in at least THEME_SPREAD departments (倾向性). */
+  /** Raised in at least THEME_SPREAD departments: 倾向性, to be considered 普遍性 (Art. 14(一)). */
   spread: boolean;
 }
 

@@ -2,25 +2,13 @@ import type { EntityManager } from 'typeorm';
 import type { DataCipher } from '../../lib/data-cipher';
 import { wordsOf } from './keyword-store';
 import { wholeMonths } from './months';
+import type { ThemeFact } from '../../domain/facts';
 
 /**
  * The SQL behind 研判, exported for the unit report (主要表现, 原因分析). Counts run on keyword
  * hashes (insight_keywords → analysis_keywords.id); only the few words shown are decrypted.
  */
-export interface ThemeFact {
-  /** The theme's word (decrypted for display). */
-  word: string;
-  /** Insights in the period that carry it. */
-  insights: number;
-  /** Distinct departments behind those insights. */
-  departments: number;
-  /** Insights carrying it in the previous period; null when the previous period has no insight at all in scope. */
-  previousInsights: number | null;
-  /** Category codes (political, work, interests, wellbeing, other) of its insights, most frequent first. */
-  categories: string[];
-  /** Raised in at least themeSpread departments: 倾向性, to be considered 普遍性 (Art. 14(一)). */
-  spread: boolean;
-}
+export type { ThemeFact };
 
 export interface ThemeQueryDeps {
   cipher: DataCipher;
