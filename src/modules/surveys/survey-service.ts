@@ -61,7 +61,8 @@ export function checkDeadline(deadline: number | null, now: number): number {
   return deadline;
 }
 
-export const formatDeadline = (services: BotServices, at: number) => formatZoned(services.timeZone, at);
+/** To the minute (a deadline given as 3天 falls on the second it was given; people read minutes). */
+export const formatDeadline = (services: BotServices, at: number) => formatZoned(services.timeZone, at).slice(0, 16);
 
 /** Department ids of the scope words, or null for 全体; unknown and ambiguous names are refused. */
 export async function resolveScope(em: EntityManager, words: string[]): Promise<{ ids: string[] | null; label: string }> {
