@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger';
 /*
  * The only file that imports dingtalk-stream. The SDK (2.1.5) is used for what it does well — the
  * socket, the frame envelope, ping replies and acknowledgements — and the bot owns everything the
- * SDK gets wrong (see /work/shared/specs/dingtalk.md §1.8–1.9):
+ * SDK gets wrong (README, DingTalk → Stream):
  *  - the gateway is opened at `${apiBase}/v1.0/gateway/connections/open`, not the hard-coded public host;
  *  - the SDK's autoReconnect is off: one reconnect timer at most, exponential backoff with jitter;
  *  - a watchdog pings an idle socket and drops a silent one;
