@@ -97,6 +97,27 @@ async function register(em: EntityManager, key: DataKey, now: number): Promise<v
  * that encrypts is registered (or brought back from retirement). Throws DataKeyError, changing nothing.
  */
 export async function checkDataKeys(transact: Transact, cipher: KeyedCipher, now: number): Promise<void> {
+  await retryWhileBusy(() => checkOnce(transact, cipher, now));
+}
+
+/**
+ * Two instances starting together on one SQLite file: a transaction that read before the other's
+ * write and then writes itself is refused at once ("database is locked", SQLITE_BUSY) rather than
+ * waiting. The check reads and registers idempotently, so it is simply run again.
+ */
+async function retryWhileBusy(work: () => Promise<void>, attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { driverError?: { code?: string }; code?: string })?.driverError?.code ?? (error as { code?: string })?.code;
+      if (!String(code ?? '').startsWith('SQLITE_BUSY') || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+    }
+  }
+}
+
+async function checkOnce(transact: Transact, cipher: KeyedCipher, now: number): Promise<void> {
   await transact(async (em) => {
     const rows = await registeredKeys(em);
     const configured = new Map(cipher.keys.map((k) => [k.id, k]));

@@ -27,9 +27,13 @@ describe.each(testDatabases())('two instances on one database (%s)', (database) 
   });
 
   async function startBoth(env: Record<string, string> = {}): Promise<ChildInstance[]> {
-    instances = await Promise.all(
+    const started = await Promise.allSettled(
       ['node-x', 'node-y'].map((id) => startInstance({ ...t.env, INSTANCE_ID: id, FAKE_PLATFORM_URL: platform.url, ESCALATION_ACK_TIMEOUT: '1h', ...env })),
     );
+    // Whatever started is stopped after the test, even when the other failed to start (else jest never exits).
+    instances = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return instances;
   }
 
