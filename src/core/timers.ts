@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { TimerEntity, type TimerRow } from '../db/entities/kernel.entity';
-import type { Transact } from '../db/data-source';
+import { isDuplicateKeyError, type Transact } from '../db/data-source';
 import { createCoalescingPoller } from '../lib/coalescing-poller';
 import type { Logger } from '../lib/logger';
 
@@ -55,7 +55,14 @@ export async function scheduleTimer(em: EntityManager, draft: TimerDraft, now: n
     await em.update(TimerEntity, { key: draft.key }, { dueAt: draft.dueAt, payload, kind: draft.kind });
     return true;
   }
-  await em.insert(TimerEntity, { key: draft.key, kind: draft.kind, dueAt: draft.dueAt, payload, state: 'pending', attempts: 0, lastError: null, createdAt: now, doneAt: null });
+  try {
+    await em.insert(TimerEntity, { key: draft.key, kind: draft.kind, dueAt: draft.dueAt, payload, state: 'pending', attempts: 0, lastError: null, createdAt: now, doneAt: null });
+  } catch (error) {
+    // Another instance scheduled the same occurrence at the same moment (two starting together):
+    // it exists now, once, which is all scheduling asks for.
+    if (!isDuplicateKeyError(error)) throw error;
+    return false;
+  }
   return true;
 }
 
