@@ -59,7 +59,10 @@ export async function startInstance(env: Record<string, string>, harness = path.
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // A child that does not stop when asked is killed, so no test leaves a server running (jest would never exit).
+      const grace = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(grace);
     },
   };
 }
