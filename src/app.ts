@@ -38,14 +38,13 @@ import type { FactSources } from './domain/facts';
 import { checkDataKeys } from './core/data-keys';
 import { retentionTimerHandlers, scheduleNightlyRetention } from './core/retention';
 import { createTimerWorker, type TimerWorker } from './core/timers';
+import { notifyPeople } from './bot/job-context';
 import { createHolidayCalendar, readHolidayOverrides } from './core/holiday-calendar';
 import { createReminderPolicy } from './core/reminder-policy';
 import { createInboundFilePreparer } from './core/inbound-files';
 import { mimeTypeFor, storeFile } from './core/file-store';
 import { createDeadLetterAlert } from './modules/escalation/dead-letter-alert';
 import { describeSync, syncDirectories } from './modules/org/directory-sync';
-import { PersonEntity } from './db/entities/org.entity';
-import { In } from 'typeorm';
 import { createPlatformAdapters } from './platforms';
 import type { PlatformAdapter } from './core/platform-adapter';
 import { createConsoleRouter } from './platforms/console/console-routes';
@@ -143,11 +142,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     syncDirectories: () => app.syncDirectories(),
     wakeTimers: () => timers.kick(),
     notifyLater: async (personIds, content) => {
-      await transact(async (em) => {
-        for (const person of await em.findBy(PersonEntity, { id: In(personIds) })) {
-          await enqueueOutbound(em, cipher, { platform: services.platformFor(person), recipients: [{ kind: 'user', userId: person.id }], content }, now());
-        }
-      });
+      await transact((em) => notifyPeople(em, services, personIds, content, now()));
       outbox.kick();
     },
     now,
