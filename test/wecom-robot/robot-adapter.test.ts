@@ -155,6 +155,16 @@ describe('WeCom robot adapter (real SDK, fake gateway)', () => {
     ]);
   });
 
+  it('sends a summary table as the list WeCom renders, not as a table it cannot show', async () => {
+    await robot.adapter.deliver({
+      recipients: [{ kind: 'user', userId: 'liu' }],
+      content: { kind: 'markdown', title: '汇总', markdown: '| 类别 | 本期 |\n|---|---|\n| 利益诉求 | 2 |' },
+    });
+    const content = String((gateway.framesOf('aibot_send_msg')[0].body.markdown as { content: string }).content);
+    expect(content).not.toContain('|');
+    expect(content).toContain('利益诉求');
+  });
+
   it('sends a card as the same template_card the self-built app renders, one task id per copy', async () => {
     const outcome = await robot.adapter.deliver({
       recipients: [{ kind: 'user', userId: 'wang' }, { kind: 'user', userId: 'liu' }],

@@ -12,6 +12,7 @@ import {
   type PlatformAdapter,
 } from '../../core/platform-adapter';
 import { runDeliveryCalls, type DeliveryCall } from '../delivery-calls';
+import { toWecomMarkdown } from '../wecom/wecom-markdown';
 import { fetchWecomDirectory } from '../wecom/directory';
 import { isInteractive, renderCardAsMarkdown, renderTemplateCard } from '../wecom/render-card';
 import { taskIdForCard } from '../wecom/task-id';
@@ -315,6 +316,7 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
   };
 }
 
+/** In the markdown subset WeCom renders (no tables), as the self-built app sends it. */
 function markdownBodies(markdown: string): MessageBody[] {
-  return splitByBytes(markdown, MAX_ROBOT_MARKDOWN_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
+  return splitByBytes(toWecomMarkdown(markdown), MAX_ROBOT_MARKDOWN_BYTES).map((part) => ({ msgtype: 'markdown', markdown: { content: part } }));
 }
