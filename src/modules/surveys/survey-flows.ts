@@ -1,7 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
 import { cancelTimersByPrefix, scheduleTimer, type TimerJob } from '../../core/timers';
 import { peopleWithRole } from '../../core/actor';
-import { CardDeliveryEntity } from '../../db/entities/messaging.entity';
 import { SurveyEntity, SurveyParticipantEntity, type Survey, type SurveyParticipant } from '../../db/entities/survey.entity';
 import type { BotServices, JobContext, TurnContext } from '../../bot/turn-context';
 import { UserFacingError } from '../../bot/turn-context';
@@ -95,29 +94,35 @@ export async function remindTimer(ctx: JobContext, job: TimerJob): Promise<void>
   await ctx.ledger({ kind: 'survey.reminded', subjectType: 'survey', subjectId: survey.number, data: { count } });
 }
 
-/** At the deadline (or 问卷 截止): closed, open copies show 已截止, the publisher and the office get the results. */
+/**
+ * At the deadline (or 问卷 截止): closed; every copy of a page its person has not submitted shows
+ * 已截止 (a clicked copy with that click's code, the other copies of one delivered batch in one
+ * update each), the publisher and the office get the results.
+ */
 export async function closeSurvey(ctx: JobContext | TurnContext, survey: Survey): Promise<void> {
   if (survey.status !== 'open') return;
   const closed = { ...survey, status: 'closed' as const, closedAt: ctx.now };
   await ctx.em.update(SurveyEntity, { id: survey.id, status: 'open' }, { status: 'closed', closedAt: ctx.now });
   await cancelTimersByPrefix(ctx.em, `survey:${survey.number}:`);
-  const cardIds = JSON.parse(survey.pageCards) as string[];
-  const waiting = new Set((await nonRespondents(ctx.em, survey.id)).map(copyKey));
-  if (cardIds.length && waiting.size) {
-    const copies = await ctx.em.find(CardDeliveryEntity, { select: { cardId: true, recipient: true }, where: { cardId: In(cardIds) } });
-    const seen = new Set<string>();
-    for (const copy of copies) {
-      const key = `${copy.cardId} ${copy.recipient}`;
-      if (!waiting.has(copy.recipient) || seen.has(key)) continue;
-      seen.add(key);
-      await ctx.services.cards.updateCopy(ctx.em, copy.cardId, copy.recipient, '已截止', ctx.now);
-    }
-  }
+  await closePageCopies(ctx, survey);
   const { template } = loaded(survey);
   const fact = await surveyResults(ctx.em, ctx.services, closed, template, undefined, { commentLimit: 20 });
   const office = (await peopleWithRole(ctx.em, 'office')).map((p) => p.id);
   await ctx.notify([...new Set([survey.publisherId, ...office])], { kind: 'markdown', title: `问卷 ${survey.number} 已截止`, markdown: resultsMarkdown(fact, { minGroupSize: ctx.services.minGroupSize, heading: `问卷 ${survey.number} 已截止` }) });
   await ctx.ledger({ kind: 'survey.closed', subjectType: 'survey', subjectId: survey.number, data: { recipients: fact.recipients, respondents: fact.respondents } });
+}
+
+/** Page i's open copies are those of people still waiting who have not submitted page i. */
+async function closePageCopies(ctx: JobContext | TurnContext, survey: Survey): Promise<void> {
+  const cardIds = JSON.parse(survey.pageCards) as string[];
+  if (cardIds.length === 0) return;
+  const waiting = await ctx.em.find(SurveyParticipantEntity, { select: { personId: true, pagesDone: true }, where: { surveyId: survey.id, completed: false } });
+  for (const [index, cardId] of cardIds.entries()) {
+    const open = waiting.filter((p) => p.pagesDone <= index).map((p) => copyKey(p.personId));
+    await ctx.services.cards.updateCopies(ctx.em, cardId, open, '已截止', ctx.now);
+    // The shared card itself: the console shows it, and a copy still queued goes out closed.
+    await ctx.services.cards.setState(ctx.em, cardId, '已截止', ctx.now);
+  }
 }
 
 export async function deadlineTimer(ctx: JobContext, job: TimerJob): Promise<void> {
