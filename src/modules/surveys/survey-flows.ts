@@ -178,7 +178,7 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   // Whatever happens next, an anonymous questionnaire's turn keeps neither the choices nor who sent them.
   if (survey.anonymous) await sealInbound(ctx);
   if (survey.status === 'closed' && ctx.event.type === 'card_action' && ctx.event.cardRef) {
-    // A copy the deadline could not reach (no click had given it a response code yet) shows 已截止 now.
+    // A copy the deadline could not reach (its send's code was too old, or spent) shows 已截止 now, with this click's code.
     await ctx.services.cards.updateCopy(ctx.em, cardId, copyKey(ctx.actor.person.id), '已截止', ctx.now);
   }
   refuseIfClosed(survey, ctx.now);
