@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
-import { CardDeliveryEntity, CardEntity } from '../db/entities/messaging.entity';
+import { IsNull, type EntityManager } from 'typeorm';
+import { CardBatchEntity, CardDeliveryEntity, CardEntity } from '../db/entities/messaging.entity';
 import type { CardCatalog, CardVars } from '../cards/card-catalog';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Card } from './messages';
-import { enqueueCardUpdates } from './outbox';
+import { enqueueCardUpdates, enqueueCopyUpdates } from './outbox';
 
 export interface CardSubject {
   type: string;
@@ -23,6 +23,15 @@ export interface CardStore {
   createBuilt(em: EntityManager, card: Omit<Card, 'cardId' | 'state'>, subject: CardSubject | null, now: number): Promise<Card>;
   /** Shows `state` on one person's copy only (a shared card: "已提交" for who submitted). */
   updateCopy(em: EntityManager, cardId: string, recipient: string, state: string, now: number): Promise<void>;
+  /**
+   * Shows `state` on the copies of `recipients` (recipient keys), as a bulk change: a copy with a
+   * ref of its own (a click's, or a platform's that delivers each copy alone) is updated alone; the
+   * other copies of each batch delivered together are updated in one call per batch. Returns how
+   * many updates were queued.
+   */
+  updateCopies(em: EntityManager, cardId: string, recipients: string[], state: string, now: number): Promise<{ copies: number; batches: number }>;
+  /** Sets the card's own state without touching delivered copies (the console shows it; sends still queued carry it). */
+  setState(em: EntityManager, cardId: string, state: string | null, now: number): Promise<void>;
   /** Remembers a fresh platform reference for one delivered copy (from a card event). */
   refreshRef(em: EntityManager, cardId: string, platform: string, recipient: string, ref: string, now: number): Promise<void>;
 }
@@ -104,8 +113,36 @@ export function createCardStore(catalog: CardCatalog, cipher: DataCipher): CardS
       const card = { ...decode(row.contentEnc).card, state };
       await enqueueCardUpdates(em, cipher, card, now, { recipient });
     },
+    async updateCopies(em, cardId, recipients, state, now) {
+      const targets = new Set(recipients);
+      if (targets.size === 0) return { copies: 0, batches: 0 };
+      const row = await em.findOneByOrFail(CardEntity, { id: cardId });
+      const card = { ...decode(row.contentEnc).card, state };
+      const deliveries = await em.find(CardDeliveryEntity, { select: { platform: true, recipient: true }, where: { cardId } });
+      const own = new Map<string, { platform: string; recipient: string }>();
+      for (const d of deliveries) if (targets.has(d.recipient)) own.set(`${d.platform} ${d.recipient}`, { platform: d.platform, recipient: d.recipient });
+      const batches: { id: string; platform: string; recipients: string[] }[] = [];
+      for (const batch of await em.find(CardBatchEntity, { where: { cardId, usedAt: IsNull() }, order: { createdAt: 'ASC' } })) {
+        // A clicked copy was (or will be) updated with its own code; the batch's code is for the rest.
+        const keys = batch.recipients.split('\n').filter((key) => targets.has(key) && !own.has(`${batch.platform} ${key}`));
+        if (keys.length > 0) batches.push({ id: batch.id, platform: batch.platform, recipients: keys });
+      }
+      await enqueueCopyUpdates(em, cipher, card, { copies: [...own.values()], batches }, now);
+      return { copies: own.size, batches: batches.length };
+    },
+    async setState(em, cardId, state, now) {
+      await em.update(CardEntity, { id: cardId }, { state, updatedAt: now });
+    },
     async refreshRef(em, cardId, platform, recipient, ref, now) {
       await em.insert(CardDeliveryEntity, { cardId, platform, recipient, ref, createdAt: now });
     },
   };
+}
+
+/** Stores the batches one delivery made (DeliveryOutcome.cardBatches): recipient keys, one a line. */
+export async function recordCardBatches(em: EntityManager, cardId: string, platform: string, batches: { ref: string; recipients: string[] }[], now: number): Promise<void> {
+  const rows = batches
+    .filter((b) => b.recipients.length > 0)
+    .map((b) => ({ id: randomUUID(), cardId, platform, ref: b.ref, recipients: b.recipients.join('\n'), createdAt: now, usedAt: null }));
+  if (rows.length > 0) await em.insert(CardBatchEntity, rows);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { CardDeliveryEntity, CardEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
+import { CardBatchEntity, CardDeliveryEntity, CardEntity, OutboundMessageEntity, type OutboundMessageRow } from '../db/entities/messaging.entity';
 import type { Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
@@ -9,6 +9,7 @@ import { createCoalescingPoller } from '../lib/coalescing-poller';
 import { insertRows } from '../db/bulk-insert';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from './platform-adapter';
+import { recordCardBatches } from './card-store';
 
 /*
  * The transactional outbox (PRODUCT.md §5 "nothing is lost").
@@ -146,6 +147,37 @@ export async function enqueueCardUpdates(em: EntityManager, cipher: DataCipher, 
     sentAt: null,
   }));
   if (rows.length > 0) await em.insert(OutboundMessageEntity, rows);
+}
+
+/** A batch_update row's content: the card's new state for some copies of one delivered batch. */
+export interface BatchUpdateContent {
+  kind: 'card';
+  card: Card;
+  /** Recipient keys of the copies to update (those of the batch the caller chose). */
+  recipients: string[];
+}
+
+/**
+ * Queues updates of chosen copies: each copy with a ref of its own (`copies`), and for each
+ * delivered batch one update of the listed copies (`batches`), as a bulk change (a questionnaire's
+ * deadline reaching 100,000 copies must not hold up replies).
+ */
+export async function enqueueCopyUpdates(
+  em: EntityManager,
+  cipher: DataCipher,
+  card: Card,
+  change: { copies: { platform: string; recipient: string }[]; batches: { id: string; platform: string; recipients: string[] }[] },
+  now: number,
+): Promise<void> {
+  const row = (recipient: string, platform: string, kind: 'card_update' | 'batch_update', groupId: string, contentEnc: string) =>
+    [groupId, platform, recipient, kind, contentEnc, card.cardId, null, PRIORITY_RANK.bulk, 'pending', 0, now, null, null, null, now, null];
+  const cardEnc = cipher.encrypt(JSON.stringify({ kind: 'card', card } satisfies OutboundContent));
+  const values = change.copies.map((copy) => row(copy.recipient, copy.platform, 'card_update', randomUUID(), cardEnc));
+  for (const batch of change.batches) {
+    const content: BatchUpdateContent = { kind: 'card', card, recipients: batch.recipients };
+    values.push(row(`batch:${batch.id}`, batch.platform, 'batch_update', randomUUID(), cipher.encrypt(JSON.stringify(content))));
+  }
+  await insertRows(em, 'outbound_messages', OUTBOUND_COLUMNS, values);
 }
 
 export interface DispatcherOptions {
@@ -401,6 +433,11 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         delivered.push(row);
       }
     }
+    if (rows[0].kind === 'send' && rows[0].cardId && outcome.cardBatches?.length) {
+      const cardId = rows[0].cardId;
+      const batches = outcome.cardBatches.map((b) => ({ ref: b.ref, recipients: b.recipients.map(recipientKey) }));
+      await transact((em) => recordCardBatches(em, cardId, rows[0].platform, batches, now()));
+    }
     await markSent(round, delivered);
   }
 
@@ -415,6 +452,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       const content = 'sharedCardId' in stored ? await transact((em) => resolveContent(em, options.cipher, stored)) : stored;
       if (rows[0].kind === 'card_update') {
         await updateCardCopies(round, adapter, rows, content);
+      } else if (rows[0].kind === 'batch_update') {
+        for (const row of rows) await updateCardBatch(round, adapter, row, content as BatchUpdateContent);
       } else {
         await renewLeaseIfNeeded(round);
         await pacers.get(adapter.name)!.take();
@@ -447,6 +486,34 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       } catch (error) {
         await fail(round, [row], error);
       }
+    }
+  }
+
+  /**
+   * One update of the copies a platform delivered together (a CardBatchRow), with the batch's ref,
+   * which is single-use: spent once the call returns. A ref too old to use is not an error: the row
+   * ends `expired` and those copies keep their buttons (a later click shows the new state).
+   */
+  async function updateCardBatch(round: Round, adapter: PlatformAdapter, row: OutboundMessageRow, content: BatchUpdateContent): Promise<void> {
+    const batchId = row.recipient.slice('batch:'.length);
+    const batch = await transact((em) => em.findOneBy(CardBatchEntity, { id: batchId }));
+    if (!batch || batch.usedAt !== null || !adapter.updateCardBatch) {
+      await settle(round, row, { status: 'sent', sentAt: now(), lastError: batch ? 'batch ref already used or not updatable' : 'no delivered batch to update' });
+      return;
+    }
+    try {
+      await renewLeaseIfNeeded(round);
+      await pacers.get(adapter.name)!.take();
+      const result = await adapter.updateCardBatch({ ref: batch.ref, sentAt: batch.createdAt }, content.recipients.map(parseRecipientKey), content.card);
+      await transact((em) => em.update(CardBatchEntity, { id: batch.id }, { usedAt: now() }));
+      if (result === 'expired') {
+        options.log.warn({ outboundId: row.id, platform: row.platform, copies: content.recipients.length }, 'card batch ref too old to update its copies; they keep their buttons');
+        await settle(round, row, { status: 'expired', attempts: row.attempts + 1, lastError: 'batch ref too old to use: copies left as they were' });
+        return;
+      }
+      await settle(round, row, { status: 'sent', sentAt: now(), attempts: row.attempts + 1, lastError: null });
+    } catch (error) {
+      await fail(round, [row], error);
     }
   }
 

@@ -25,11 +25,25 @@ export interface DeliveryRequest {
  */
 export interface DeliveryOutcome {
   cardRefs?: Record<string, string>;
+  /**
+   * Copies one platform call delivered together, with the ref that updates them together (WeCom:
+   * a shared card's task id and the send's response_code, usable once, for up to 1,000 people).
+   * Stored by the card store; handed back to `updateCardBatch`.
+   */
+  cardBatches?: CardBatch[];
   /** Throttled per recipient (DingTalk flowControlledStaffIdList): try these again later. */
   retryLater?: Recipient[];
   /** Unknown to the platform (invalidStaffIdList, WeCom invaliduser): reported, never retried. */
   invalid?: Recipient[];
 }
+
+export interface CardBatch {
+  recipients: Recipient[];
+  ref: string;
+}
+
+/** What updateCardBatch did: `expired` means the batch ref is too old to use, so nothing was sent. */
+export type CardBatchUpdateResult = 'updated' | 'expired';
 
 export interface DirectorySnapshot {
   departments: { id: string; name: string; parentId?: string | null }[];
@@ -48,6 +62,11 @@ export interface PlatformAdapter {
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
   /** Show a card's new state on a copy already delivered; `ref` is what deliver() returned. */
   updateCard?(recipient: Recipient, ref: string, card: Card): Promise<void>;
+  /**
+   * Shows a card's new state on some copies of one delivered batch at once (`cardBatches`), those of
+   * `recipients`; `sentAt` is when the batch was delivered (its ref may have a limited life).
+   */
+  updateCardBatch?(batch: { ref: string; sentAt: number }, recipients: Recipient[], card: Card): Promise<CardBatchUpdateResult>;
   /** Downloads a file a person sent (FileEvent.file.ref); throw PlatformApiError when it cannot be had. */
   downloadFile?(file: { ref: string; name: string }): Promise<{ data: Buffer; name: string; mimeType?: string }>;
   /** Read the platform's directory (departments and people) for `同步通讯录`. */

@@ -51,8 +51,10 @@ describe('questionnaire pages on WeCom (every limit asserted on the JSON sent)',
     const wecom = adapter();
     for (const card of cards) {
       const outcome = await wecom.deliver({ recipients: people, content: { kind: 'card', card } });
-      // The send's response_code could update one copy once: none is kept; each person's own click brings one.
+      // No per-person ref (each person's own click brings one): one batch ref per call, for its copies.
       expect(outcome.cardRefs).toEqual({});
+      expect(outcome.cardBatches!.map((b) => b.recipients.length)).toEqual([1000, 1000, 500]);
+      expect(outcome.cardBatches!.flatMap((b) => b.recipients)).toEqual(people);
     }
     expect(bodies).toHaveLength(3 * cards.length);
     expect(bodies.slice(0, 3).map((b) => b.touser.split('|').length)).toEqual([1000, 1000, 500]);
@@ -83,6 +85,32 @@ describe('questionnaire pages on WeCom (every limit asserted on the JSON sent)',
     // No option was cut: every label fits as written.
     const sent = bodies.flatMap((b) => (b.template_card.select_list ?? [b.template_card.checkbox]).flatMap((s: any) => s.option_list.map((o: any) => o.text)));
     expect(sent.filter((text: string) => text.endsWith('…'))).toEqual([]);
+  });
+
+  it('keeps a send’s response code as the ref of its delivered copies only, and updates them in one call', async () => {
+    const [card] = allPageCards();
+    const updates: any[] = [];
+    nock(BASE).get('/cgi-bin/gettoken').query(true).reply(200, { errcode: 0, access_token: 'T', expires_in: 7200 });
+    nock(BASE).post('/cgi-bin/message/send').query(true).reply(200, { errcode: 0, errmsg: 'ok', invaliduser: 'U1', response_code: 'SEND-RC' });
+    nock(BASE)
+      .post('/cgi-bin/message/update_template_card', (b) => (updates.push(b), true))
+      .query(true)
+      .reply(200, { errcode: 0, errmsg: 'ok', invaliduser: [] });
+    const wecom = adapter();
+    const people: Recipient[] = ['u0', 'u1', 'u2', 'u3'].map((userId) => ({ kind: 'user', userId }));
+    const outcome = await wecom.deliver({ recipients: people, content: { kind: 'card', card } });
+    expect(outcome.invalid).toEqual([people[1]]);
+    const [batch] = outcome.cardBatches!;
+    expect(batch.recipients).toEqual([people[0], people[2], people[3]]);
+    const result = await wecom.updateCardBatch({ ref: batch.ref, sentAt: Date.now() }, [people[0], people[3]], { ...card, state: '已截止' });
+    expect(result).toBe('updated');
+    expect(updates).toHaveLength(1);
+    expect(updates[0].userids).toEqual(['u0', 'u3']);
+    expect(updates[0].response_code).toBe('SEND-RC');
+    expect(updates[0].agentid).toBe(Number(wecomConfig(VECTOR_B, BASE).agentId));
+    expect(updates[0].template_card.task_id).toBe(batch.ref.split('|')[0]);
+    expect(updates[0].replace_text).toBe('已截止');
+    expect(updates[0].template_card.select_list.every((s: any) => s.disable)).toBe(true);
   });
 
   it('updates one person’s copy with the response code of that person’s own click', async () => {

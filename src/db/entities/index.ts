@@ -1,6 +1,6 @@
 import { DepartmentEntity, PersonDepartmentEntity, PersonEntity, RoleGrantEntity } from './org.entity';
 import { CounterEntity, InsightEntity } from './insight.entity';
-import { CardDeliveryEntity, CardEntity, InboundEventEntity, OutboundMessageEntity } from './messaging.entity';
+import { CardBatchEntity, CardDeliveryEntity, CardEntity, InboundEventEntity, OutboundMessageEntity } from './messaging.entity';
 import { LedgerEntryEntity } from './ledger.entity';
 import { EscalationEntity, EscalationEventEntity } from './escalation.entity';
 import { InsightActionEntity } from './case.entity';
@@ -23,6 +23,7 @@ export const entities = [
   OutboundMessageEntity,
   CardEntity,
   CardDeliveryEntity,
+  CardBatchEntity,
   LedgerEntryEntity,
   EscalationEntity,
   EscalationEventEntity,

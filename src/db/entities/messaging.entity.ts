@@ -21,8 +21,10 @@ export interface InboundEventRow {
   processedAt: number | null;
 }
 
-export type OutboundKind = 'send' | 'card_update';
-export type OutboundStatus = 'pending' | 'sent' | 'dead' | 'invalid';
+/** `batch_update`: one update of many copies of a card delivered together (a CardBatchRow). */
+export type OutboundKind = 'send' | 'card_update' | 'batch_update';
+/** `expired`: a batch update whose platform ref was too old to use; nothing was sent. */
+export type OutboundStatus = 'pending' | 'sent' | 'dead' | 'invalid' | 'expired';
 
 /** The outbox: one row per recipient, written in the transaction of the change that caused it. */
 export interface OutboundMessageRow {
@@ -30,10 +32,10 @@ export interface OutboundMessageRow {
   /** Rows of one message to several recipients share a group id, so a platform can batch them. */
   groupId: string;
   platform: string;
-  /** recipientKey(): `user:ID` or `group:ID`. */
+  /** recipientKey(): `user:ID` or `group:ID`; a batch_update row: `batch:<card batch id>`. */
   recipient: string;
   kind: OutboundKind;
-  /** Encrypted JSON of the OutboundContent (card_update rows: of the Card). */
+  /** Encrypted JSON of the OutboundContent (card_update rows: of the Card; batch_update rows: BatchUpdateContent). */
   contentEnc: string;
   cardId: string | null;
   /** The inbound event this is a reply to, if any (the console returns these as `replies`). */
@@ -71,6 +73,21 @@ export interface CardDeliveryRow {
   recipient: string;
   ref: string;
   createdAt: number;
+}
+
+/**
+ * Copies of a card that one platform call delivered together, and the ref that updates them in one
+ * call (WeCom: task id + the send's response_code). `recipients` are recipient keys, one a line.
+ * `usedAt` is set once the ref was spent (it is single-use).
+ */
+export interface CardBatchRow {
+  id: string;
+  cardId: string;
+  platform: string;
+  ref: string;
+  recipients: string;
+  createdAt: number;
+  usedAt: number | null;
 }
 
 export const InboundEventEntity = new EntitySchema<InboundEventRow>({
@@ -140,5 +157,19 @@ export const CardDeliveryEntity = new EntitySchema<CardDeliveryRow>({
     recipient: { type: 'varchar', length: 191 },
     ref: { type: 'text' },
     createdAt: { name: 'created_at', ...epochMs() },
+  },
+});
+
+export const CardBatchEntity = new EntitySchema<CardBatchRow>({
+  name: 'CardBatch',
+  tableName: 'card_batches',
+  columns: {
+    id: idColumn(36),
+    cardId: { name: 'card_id', type: 'varchar', length: 36 },
+    platform: { type: 'varchar', length: 16 },
+    ref: { type: 'text' },
+    recipients: { type: 'text' },
+    createdAt: { name: 'created_at', ...epochMs() },
+    usedAt: { name: 'used_at', ...epochMs(true) },
   },
 });

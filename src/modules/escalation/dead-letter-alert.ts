@@ -53,11 +53,13 @@ export function createDeadLetterAlert(deps: { transact: Transact; services: BotS
 async function recipientLabel(em: EntityManager, recipient: string): Promise<string> {
   const userId = recipient.startsWith('user:') ? recipient.slice(5) : null;
   const person = userId ? await em.findOneBy(PersonEntity, { id: userId }) : null;
-  return person ? `${person.name}（${person.id}）` : recipient.startsWith('group:') ? `群聊 ${recipient.slice(6)}` : recipient;
+  if (person) return `${person.name}（${person.id}）`;
+  if (recipient.startsWith('group:')) return `群聊 ${recipient.slice(6)}`;
+  return recipient.startsWith('batch:') ? '一批共同送达的人员' : recipient;
 }
 
 async function whatWasSent(em: EntityManager, row: OutboundMessageRow): Promise<string> {
   const card = row.cardId ? await em.findOneBy(CardEntity, { id: row.cardId }) : null;
   if (card?.subjectType === ALERT_SUBJECT) return `即时报告 ${card.subjectId} 的提醒卡片`;
-  return row.kind === 'card_update' ? '一条卡片状态更新' : '一条消息';
+  return row.kind === 'send' ? '一条消息' : '一条卡片状态更新';
 }

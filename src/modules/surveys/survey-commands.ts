@@ -24,7 +24,7 @@ import {
   resolveScope,
   SURVEY_PAGE_TEMPLATE,
 } from './survey-service';
-import { answerText, closeSurvey, confirmSurvey, continueSurvey, deadlineTimer, remindNonRespondents, remindTimer, submitPage } from './survey-flows';
+import { answerText, closeSurvey, confirmSurvey, continueSurvey, deadlineTimer, remindNonRespondents, remindTimer, reviseSurvey, submitPage } from './survey-flows';
 import { resultsMarkdown, SmallGroupError, surveyResults } from './survey-results';
 import { exportSurveyXlsx } from './survey-export';
 
@@ -264,13 +264,13 @@ async function exportResults(ctx: TurnContext, survey: Survey): Promise<void> {
 }
 
 const USAGE =
-  '问卷命令：问卷 模板｜问卷 发布 模板 [范围 全体|部门…] 截止 <2026-12-20|3天> [匿名|实名]｜问卷 列表｜问卷 进度 编号｜问卷 催办 编号｜问卷 截止 编号｜问卷 结果 编号 [部门]｜问卷 公布 编号｜问卷 导出 编号｜问卷 继续 编号';
+  '问卷命令：问卷 模板｜问卷 发布 模板 [范围 全体|部门…] 截止 <2026-12-20|3天> [匿名|实名]｜问卷 列表｜问卷 进度 编号｜问卷 催办 编号｜问卷 截止 编号｜问卷 结果 编号 [部门]｜问卷 公布 编号｜问卷 导出 编号｜问卷 继续 编号｜问卷 修改 编号 [第N页|文字题N]（实名问卷截止前）';
 
 const surveyCommand: Command = {
   name: '问卷',
   aliases: ['/survey', 'survey'],
   roles: ['staff'],
-  summary: '问卷调查：发布、填写、进度、催办、结果（机关党委、书记发布；每个人可填写和查看本人待填问卷）',
+  summary: '问卷调查：发布、填写、进度、催办、结果（机关党委、书记发布；每个人可填写和查看本人待填问卷，实名问卷截止前可用「问卷 修改 编号」改答案）',
   example: '问卷 发布 quarterly-pulse 范围 全体 截止 3天 匿名',
   async run(ctx, args) {
     const [sub, ...rest] = words(normalizeInput(args));
@@ -296,6 +296,8 @@ const surveyCommand: Command = {
         return exportResults(ctx, await surveyArg(ctx, rest[0]));
       case '继续':
         return continueSurvey(ctx, await surveyArg(ctx, rest[0]));
+      case '修改':
+        return reviseSurvey(ctx, await surveyArg(ctx, rest[0]), rest[1]);
       default:
         await ctx.replyText(USAGE);
     }

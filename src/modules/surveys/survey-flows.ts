@@ -1,8 +1,8 @@
-import { In, type EntityManager } from 'typeorm';
+import { In, IsNull, Not, type EntityManager } from 'typeorm';
 import { cancelTimersByPrefix, scheduleTimer, type TimerJob } from '../../core/timers';
 import { peopleWithRole } from '../../core/actor';
-import { CardDeliveryEntity } from '../../db/entities/messaging.entity';
-import { SurveyEntity, SurveyParticipantEntity, type Survey, type SurveyParticipant } from '../../db/entities/survey.entity';
+import { SurveyAnswerEntity, SurveyEntity, SurveyParticipantEntity, type Survey, type SurveyParticipant } from '../../db/entities/survey.entity';
+import { clip } from '../../domain/text';
 import type { BotServices, JobContext, TurnContext } from '../../bot/turn-context';
 import { UserFacingError } from '../../bot/turn-context';
 import {
@@ -95,29 +95,35 @@ export async function remindTimer(ctx: JobContext, job: TimerJob): Promise<void>
   await ctx.ledger({ kind: 'survey.reminded', subjectType: 'survey', subjectId: survey.number, data: { count } });
 }
 
-/** At the deadline (or 问卷 截止): closed, open copies show 已截止, the publisher and the office get the results. */
+/**
+ * At the deadline (or 问卷 截止): closed; every copy of a page its person has not submitted shows
+ * 已截止 (a clicked copy with that click's code, the other copies of one delivered batch in one
+ * update each), the publisher and the office get the results.
+ */
 export async function closeSurvey(ctx: JobContext | TurnContext, survey: Survey): Promise<void> {
   if (survey.status !== 'open') return;
   const closed = { ...survey, status: 'closed' as const, closedAt: ctx.now };
   await ctx.em.update(SurveyEntity, { id: survey.id, status: 'open' }, { status: 'closed', closedAt: ctx.now });
   await cancelTimersByPrefix(ctx.em, `survey:${survey.number}:`);
-  const cardIds = JSON.parse(survey.pageCards) as string[];
-  const waiting = new Set((await nonRespondents(ctx.em, survey.id)).map(copyKey));
-  if (cardIds.length && waiting.size) {
-    const copies = await ctx.em.find(CardDeliveryEntity, { select: { cardId: true, recipient: true }, where: { cardId: In(cardIds) } });
-    const seen = new Set<string>();
-    for (const copy of copies) {
-      const key = `${copy.cardId} ${copy.recipient}`;
-      if (!waiting.has(copy.recipient) || seen.has(key)) continue;
-      seen.add(key);
-      await ctx.services.cards.updateCopy(ctx.em, copy.cardId, copy.recipient, '已截止', ctx.now);
-    }
-  }
+  await closePageCopies(ctx, survey);
   const { template } = loaded(survey);
   const fact = await surveyResults(ctx.em, ctx.services, closed, template, undefined, { commentLimit: 20 });
   const office = (await peopleWithRole(ctx.em, 'office')).map((p) => p.id);
   await ctx.notify([...new Set([survey.publisherId, ...office])], { kind: 'markdown', title: `问卷 ${survey.number} 已截止`, markdown: resultsMarkdown(fact, { minGroupSize: ctx.services.minGroupSize, heading: `问卷 ${survey.number} 已截止` }) });
   await ctx.ledger({ kind: 'survey.closed', subjectType: 'survey', subjectId: survey.number, data: { recipients: fact.recipients, respondents: fact.respondents } });
+}
+
+/** Page i's open copies are those of people still waiting who have not submitted page i. */
+async function closePageCopies(ctx: JobContext | TurnContext, survey: Survey): Promise<void> {
+  const cardIds = JSON.parse(survey.pageCards) as string[];
+  if (cardIds.length === 0) return;
+  const waiting = await ctx.em.find(SurveyParticipantEntity, { select: { personId: true, pagesDone: true }, where: { surveyId: survey.id, completed: false } });
+  for (const [index, cardId] of cardIds.entries()) {
+    const open = waiting.filter((p) => p.pagesDone <= index).map((p) => copyKey(p.personId));
+    await ctx.services.cards.updateCopies(ctx.em, cardId, open, '已截止', ctx.now);
+    // The shared card itself: the console shows it, and a copy still queued goes out closed.
+    await ctx.services.cards.setState(ctx.em, cardId, '已截止', ctx.now);
+  }
 }
 
 export async function deadlineTimer(ctx: JobContext, job: TimerJob): Promise<void> {
@@ -150,7 +156,13 @@ export async function sendNextStep(ctx: TurnContext, survey: LoadedSurvey, parti
     return textQuestionMessage(survey, question);
   }
   await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.survey.id, personId: participant.personId }, { completed: true, awaiting: null });
-  return `问卷 ${survey.survey.number} 已全部填完，感谢您的参与！${survey.survey.anonymous ? '本问卷为匿名问卷，答卷与您的身份分开保存。' : ''}`;
+  return `问卷 ${survey.survey.number} 已全部填完，感谢您的参与！${afterwards(survey.survey)}`;
+}
+
+/** What a finished person can still do: change a named questionnaire's answers; nothing for an anonymous one. */
+function afterwards(survey: Survey): string {
+  if (survey.anonymous) return '本问卷为匿名问卷，答卷与您的身份分开保存。';
+  return `实名问卷截止前可发送「问卷 修改 ${survey.number}」修改回答。`;
 }
 
 function skippedOf(answered: Set<string>): Set<string> {
@@ -166,7 +178,7 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   // Whatever happens next, an anonymous questionnaire's turn keeps neither the choices nor who sent them.
   if (survey.anonymous) await sealInbound(ctx);
   if (survey.status === 'closed' && ctx.event.type === 'card_action' && ctx.event.cardRef) {
-    // A copy the deadline could not reach (no click had given it a response code yet) shows 已截止 now.
+    // A copy the deadline could not reach (its send's code was too old, or spent) shows 已截止 now, with this click's code.
     await ctx.services.cards.updateCopy(ctx.em, cardId, copyKey(ctx.actor.person.id), '已截止', ctx.now);
   }
   refuseIfClosed(survey, ctx.now);
@@ -209,10 +221,13 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   await ctx.replyText(`问卷 ${survey.number} 第 ${page.index + 1}/${current.pages.length} 页已提交。${edit}${next ? `\n\n${next}` : ''}`);
 }
 
-/** A direct message that is not a command, from someone asked a free-text question: the answer. */
+/**
+ * A direct message that is not a command, from someone asked a free-text question: the answer. A
+ * question asked again by 问卷 修改 (one already answered or skipped) takes the new answer in place
+ * of the old one; `跳过` then keeps the old one.
+ */
 export async function answerText(ctx: TurnContext, text: string): Promise<boolean> {
-  const waiting = await ctx.em.findBy(SurveyParticipantEntity, { personId: ctx.actor.person.id, completed: false });
-  const asked = waiting.filter((p) => p.awaiting);
+  const asked = await ctx.em.findBy(SurveyParticipantEntity, { personId: ctx.actor.person.id, awaiting: Not(IsNull()) });
   if (asked.length === 0) return false;
   const surveys = await ctx.em.findBy(SurveyEntity, { id: In(asked.map((p) => p.surveyId)) });
   const survey = surveys.sort((a, b) => a.deadlineAt - b.deadlineAt)[0];
@@ -227,11 +242,13 @@ export async function answerText(ctx: TurnContext, text: string): Promise<boolea
   const question = current.texts.find((q) => q.key === participant.awaiting);
   if (!question) return false;
   const answered = answeredKeys(participant);
+  const revising = !survey.anonymous && (answered.has(question.key) || answered.has(`${SKIPPED}${question.key}`));
   const skip = text.trim() === '跳过';
-  if (skip && !question.optional) throw new UserFacingError('这道文字题是必答题，不能跳过，请直接回复您的回答。');
+  if (skip && !question.optional && !revising) throw new UserFacingError('这道文字题是必答题，不能跳过，请直接回复您的回答。');
   if (!skip && text.length > MAX_TEXT_ANSWER) {
     throw new UserFacingError(`回答过长（${text.length} 字），请控制在 ${MAX_TEXT_ANSWER} 字以内后重新发送。本条未记录。`);
   }
+  if (revising) return reviseTextAnswer(ctx, current, participant, question.key, skip ? null : text);
   if (skip) answered.add(`${SKIPPED}${question.key}`);
   else {
     await storeTextAnswer(ctx.em, ctx.services, survey, participant, question.key, text);
@@ -246,17 +263,91 @@ export async function answerText(ctx: TurnContext, text: string): Promise<boolea
     next = textQuestionMessage(current, nextQuestion);
   } else {
     await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { completed: true });
-    next = `问卷 ${survey.number} 已全部填完，感谢您的参与！`;
+    next = `问卷 ${survey.number} 已全部填完，感谢您的参与！${afterwards(survey)}`;
   }
   await ctx.replyText(`${skip ? '已跳过本题。' : '已收到您的回答。'}\n\n${next}`);
   return true;
+}
+
+/**
+ * A named questionnaire's free-text answer given again (问卷 修改): stored in place of the old one
+ * (`text` null keeps the old one); someone still filling in goes back to the question they were at.
+ */
+async function reviseTextAnswer(ctx: TurnContext, current: LoadedSurvey, participant: SurveyParticipant, key: string, text: string | null): Promise<boolean> {
+  const { survey } = current;
+  const answered = answeredKeys(participant);
+  if (text !== null) {
+    await storeTextAnswer(ctx.em, ctx.services, survey, participant, key, text);
+    answered.delete(`${SKIPPED}${key}`);
+    answered.add(key);
+  }
+  const resume = participant.completed ? null : nextTextQuestion(current, answered, skippedOf(answered));
+  await ctx.em.update(
+    SurveyParticipantEntity,
+    { surveyId: survey.id, personId: participant.personId },
+    { answered: [...answered].join(','), awaiting: resume?.key ?? null, lastDay: dayOf(ctx.services, ctx.now) },
+  );
+  const position = current.texts.findIndex((q) => q.key === key) + 1;
+  const done = text === null ? `问卷 ${survey.number} 文字题 ${position} 保留原来的回答，未作修改。` : `问卷 ${survey.number} 文字题 ${position} 的回答已修改，新的回答替换了原来的回答。截止前还可以再改。`;
+  await ctx.replyText(resume ? `${done}\n\n接着填写：\n${textQuestionMessage(current, resume)}` : done);
+  return true;
+}
+
+/**
+ * 问卷 修改 编号 [第N页|文字题N]: a named questionnaire's submitted answers may be changed until the
+ * deadline — a choice page comes again as its card (submitting it replaces the choices), a
+ * free-text question is asked again (the next message replaces the answer). Anonymous ones are
+ * final: their answers are not linked to anyone, so there is nothing to find and replace.
+ */
+export async function reviseSurvey(ctx: TurnContext, survey: Survey, target: string | undefined): Promise<void> {
+  refuseIfClosed(survey, ctx.now);
+  const participant = await participantOf(ctx.em, survey, ctx.actor.person.id);
+  if (survey.anonymous) {
+    throw new UserFacingError(`问卷 ${survey.number} 是匿名问卷：答卷与您的身份分开保存，每页和每道文字题提交后都不能修改。`);
+  }
+  const current = loaded(survey);
+  const answered = answeredKeys(participant);
+  const reached = (key: string) => answered.has(key) || answered.has(`${SKIPPED}${key}`);
+  const command = `问卷 修改 ${survey.number}`;
+  if (!target) {
+    const pages = current.pages.slice(0, participant.pagesDone).map((p) => `- 选择题第 ${p.index + 1} 页：发送「${command} 第${p.index + 1}页」重新收到这一页，提交后替换原来的选择`);
+    const texts = current.texts
+      .map((q, i) => ({ q, i }))
+      .filter(({ q }) => reached(q.key))
+      .map(({ q, i }) => `- 文字题 ${i + 1}「${clip(q.text, 30)}」（${answered.has(q.key) ? '已回答' : '已跳过'}）：发送「${command} 文字题${i + 1}」重新回答`);
+    if (pages.length + texts.length === 0) throw new UserFacingError(`您还没有提交问卷 ${survey.number} 的回答。发送「问卷 继续 ${survey.number}」填写。`);
+    await ctx.replyText([`问卷 ${survey.number} 是实名问卷，截止（${formatDeadline(ctx.services, survey.deadlineAt)}）前可以修改已提交的回答：`, ...pages, ...texts].join('\n'));
+    return;
+  }
+  const pageMatch = /^第?(\d{1,3})页$/.exec(target);
+  const textMatch = /^(?:文字题|文字|题)?(\d{1,3})$/.exec(target);
+  if (pageMatch) {
+    const page = current.pages[Number(pageMatch[1]) - 1];
+    if (!page) throw new UserFacingError(`问卷 ${survey.number} 没有第 ${pageMatch[1]} 页选择题。发送「${command}」查看可修改的内容。`);
+    if (page.index >= participant.pagesDone) throw new UserFacingError(`问卷 ${survey.number} 第 ${page.index + 1} 页您还没有提交。发送「问卷 继续 ${survey.number}」接着填写。`);
+    const card = (await ctx.services.cards.load(ctx.em, current.cardIds[page.index]))!.card;
+    await ctx.reply({ kind: 'card', card });
+    await ctx.replyText(`请在上面的卡片上重新选择并提交，提交后替换第 ${page.index + 1} 页原来的选择。`);
+    return;
+  }
+  if (!textMatch) throw new UserFacingError(`看不懂「${target.slice(0, 20)}」。请写「${command} 第1页」或「${command} 文字题1」，或发送「${command}」查看可修改的内容。`);
+  const position = Number(textMatch[1]);
+  const question = current.texts[position - 1];
+  if (!question) throw new UserFacingError(`问卷 ${survey.number} 没有文字题 ${position}。发送「${command}」查看可修改的内容。`);
+  if (!reached(question.key)) throw new UserFacingError(`问卷 ${survey.number} 文字题 ${position} 您还没有回答到。发送「问卷 继续 ${survey.number}」接着填写。`);
+  const previous = await ctx.em.findOneBy(SurveyAnswerEntity, { surveyId: survey.id, questionKey: question.key, personId: participant.personId });
+  const shown = previous?.textEnc ? `您原来的回答：${clip(ctx.services.cipher.decrypt(previous.textEnc), 200)}` : '您原来跳过了这道题。';
+  await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { awaiting: question.key });
+  await ctx.replyText(
+    `问卷 ${survey.number}「${survey.title}」文字题 ${position}/${current.texts.length}：\n${question.text}\n\n${shown}\n\n请直接回复新的回答（${MAX_TEXT_ANSWER} 字以内），它将替换原来的回答；发送「跳过」保留原来的回答。`,
+  );
 }
 
 /** 问卷 继续: the person's next page or question again (a lost card, after a reminder). */
 export async function continueSurvey(ctx: TurnContext, survey: Survey): Promise<void> {
   refuseIfClosed(survey, ctx.now);
   const participant = await participantOf(ctx.em, survey, ctx.actor.person.id);
-  if (participant.completed) throw new UserFacingError(`问卷 ${survey.number} 您已经填完了，感谢参与。`);
+  if (participant.completed) throw new UserFacingError(`问卷 ${survey.number} 您已经填完了，感谢参与。${afterwards(survey)}`);
   const answered = answeredKeys(participant);
   const text = await sendNextStep(ctx, loaded(survey), participant, answered, participant.pagesDone);
   if (text) await ctx.replyText(text);

@@ -2,8 +2,11 @@ import type Router from '@koa/router';
 import type { WecomConfig } from '../../config/load-config';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
 import type { Logger } from '../../lib/logger';
+import { PlatformApiError } from '../../core/errors';
 import {
   recipientKey,
+  type CardBatch,
+  type CardBatchUpdateResult,
   type DeliveryOutcome,
   type DeliveryRequest,
   type DirectorySnapshot,
@@ -30,6 +33,7 @@ export interface WecomAdapter extends PlatformAdapter {
   readonly name: 'wecom';
   routes(): Router;
   updateCard(recipient: Recipient, ref: string, card: Card): Promise<void>;
+  updateCardBatch(batch: { ref: string; sentAt: number }, recipients: Recipient[], card: Card): Promise<CardBatchUpdateResult>;
   fetchDirectory(): Promise<DirectorySnapshot>;
   configurationProblems(): string[];
 }
@@ -41,6 +45,13 @@ export const MAX_CONTENT_BYTES = 2048;
 /** WeCom: all recipients invalid. The whole batch is reported invalid instead of retried. */
 const ALL_RECIPIENTS_INVALID = 81013;
 const RATE_LIMITED = 45009;
+/**
+ * How long a send's response_code can update its copies. The current doc says 72 h (D94945); older
+ * docs and SDKs say 24 h. A code older than 72 h is not tried; between 24 h and 72 h it is tried, and
+ * a refusal is taken as the code's end rather than as a failure (spec §5.2, §10.7).
+ */
+export const RESPONSE_CODE_MAX_AGE_MS = 72 * 3600_000;
+export const RESPONSE_CODE_SAFE_AGE_MS = 24 * 3600_000;
 /** Cards go one call per person; a few at a time keeps a large delivery short and within the limits. */
 const CARD_SEND_CONCURRENCY = 4;
 
@@ -56,6 +67,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   const client =
     deps.client ?? createWecomClient({ apiBase: config.apiBase, corpId: config.corpId, secret: config.secret, log: deps.log, now: deps.now });
   const agentid = Number(config.agentId);
+  const now = deps.now ?? Date.now;
   let sink: InboundSink | null = null;
 
   const router = createCallbackRouter({
@@ -119,9 +131,10 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   async function deliverCard(recipients: Recipient[], card: Card): Promise<DeliveryOutcome> {
     if (!isInteractive(card)) return sendBodies(recipients, markdownBodies(renderCardAsMarkdown(card)));
     const cardRefs: Record<string, string> = {};
+    const cardBatches: CardBatch[] = [];
     const users = recipients.filter((r): r is UserRecipient => r.kind === 'user');
     const groups = recipients.filter((r) => r.kind === 'group');
-    const calls: Call[] = card.shared ? sharedCardCalls(users, card) : users.map((user) => ({
+    const calls: Call[] = card.shared ? sharedCardCalls(users, card, cardBatches) : users.map((user) => ({
       recipients: [user],
       run: async () => {
         const taskId = taskIdForCard(card.cardId);
@@ -138,19 +151,25 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
       outcome.invalid.push(...groupOutcome.invalid);
       outcome.retryLater.push(...groupOutcome.retryLater);
     }
-    return { ...outcome, cardRefs };
+    return { ...outcome, cardRefs, cardBatches };
   }
 
   /**
    * A shared card (a questionnaire page) goes to up to 1,000 people per call, one task id per call.
-   * The send's response_code could update only one copy once, so none is kept: each person's copy
-   * is updated with the response code of that person's own click (stored by the card store).
+   * The send's response_code updates the copies of that call in one update_template_card (userids
+   * ≤ 1000), once: it is kept as the call's batch ref. A person who clicks gets a code of their own,
+   * with which that person's copy is updated (stored by the card store).
    */
-  function sharedCardCalls(users: UserRecipient[], card: Card): Call[] {
+  function sharedCardCalls(users: UserRecipient[], card: Card, batches: CardBatch[]): Call[] {
     return chunk(users, MAX_USERS_PER_SEND).map((batch) => ({
       recipients: batch,
       run: async () => {
-        const { invalid } = await sendToUsers(batch, { msgtype: 'template_card', ...renderTemplateCard(card, taskIdForCard(card.cardId), 'send') });
+        const taskId = taskIdForCard(card.cardId);
+        const { invalid, response } = await sendToUsers(batch, { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
+        if (typeof response.response_code === 'string' && response.response_code !== '') {
+          const refused = new Set(invalid);
+          batches.push({ recipients: batch.filter((u) => !refused.has(u)), ref: encodeCardRef(taskId, response.response_code) });
+        }
         return { invalid };
       },
     }));
@@ -201,6 +220,26 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
         response_code: parsed.responseCode,
         ...renderTemplateCard(card, parsed.taskId, 'update'),
       });
+    },
+
+    /** One update_template_card for the copies of one shared send: its response_code, their userids. */
+    async updateCardBatch(batch, recipients, card) {
+      const parsed = decodeCardRef(batch.ref);
+      const userids = recipients.filter((r): r is UserRecipient => r.kind === 'user').map((u) => u.userId);
+      if (!parsed || userids.length === 0) return 'updated';
+      if (userids.length > MAX_USERS_PER_SEND) throw new Error(`a WeCom card batch has at most ${MAX_USERS_PER_SEND} people, got ${userids.length}`);
+      const age = now() - batch.sentAt;
+      if (age > RESPONSE_CODE_MAX_AGE_MS) return 'expired';
+      try {
+        await client.post('message/update_template_card', { userids, agentid, response_code: parsed.responseCode, ...renderTemplateCard(card, parsed.taskId, 'update') });
+      } catch (error) {
+        if (error instanceof PlatformApiError && !error.details.retryable && !error.details.configuration && age > RESPONSE_CODE_SAFE_AGE_MS) {
+          log.warn({ errcode: error.details.errcode, ageHours: Math.round(age / 3600_000) }, 'wecom refused a send response_code older than 24 h: taken as expired');
+          return 'expired';
+        }
+        throw error;
+      }
+      return 'updated';
     },
 
     async downloadFile(file) {
