@@ -79,14 +79,14 @@ async function loadData(app: XinshengApp, dataKey: Buffer, now: number, quarterS
     if (id === undefined) {
       id = ids.size + 1;
       ids.set(word, id);
-      keywordRows.push([id, keywordHash(key, word), app.cipher.encrypt(word), now]);
+      keywordRows.push([id, keywordHash(key, word), app.cipher.encrypt(word), app.cipher.primaryKeyId, now]);
     }
     return id;
   };
   const textKeywords = FIXTURE.map((f) => extractor.keywords(f.text).map(idOf));
   const tail = Array.from({ length: TAIL_KEYWORDS }, (_, i) => idOf(`长尾词${String(i).padStart(5, '0')}`));
   const started = Date.now();
-  await bulkInsert(app.dataSource, 'analysis_keywords', ['id', 'hash', 'word_enc', 'created_at'], keywordRows);
+  await bulkInsert(app.dataSource, 'analysis_keywords', ['id', 'hash', 'word_enc', 'hash_key', 'created_at'], keywordRows);
 
   const textEnc = app.cipher.encrypt('基准测试数据：同志们对职称评定、绩效分配议论较多');
   const total = QUARTER_INSIGHTS + PREVIOUS_INSIGHTS;

@@ -3,6 +3,7 @@ import type { CardStore } from '../core/card-store';
 import type { BotEvent, FileEvent } from '../core/events';
 import type { ReminderPolicy } from '../core/reminder-policy';
 import type { TimerJob } from '../core/timers';
+import type { KeyRotationStep } from '../core/key-rotation';
 import type { FactSources } from '../domain/facts';
 import type { OutboundContent, OutboundPriority, PlatformName } from '../core/messages';
 import type { Role } from '../db/entities/org.entity';
@@ -140,6 +141,8 @@ export interface FileHandler {
 }
 
 export interface BotModule {
+  /** Values this module derives from the data key (keyed hashes) that `xinsheng key rotate` must re-key, after the encrypted tables. */
+  keyRotation?: KeyRotationStep[];
   /** Durable timer handlers by kind (`survey.deadline` …); kinds are unique across modules. */
   timers?: Record<string, TimerJobHandler>;
   /** Runs once when the app starts, in a transaction (schedules recurring timers idempotently). */

@@ -12,6 +12,7 @@ import { otherDepartmentsRaising, themesForPeriod, type ThemeFact } from './anal
 import { checkTerm } from './dictionary';
 import { addTerm, createKeywordIds, officeTerms, recategorize, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
 import { createKeywordExtractor, type KeywordExtractor } from './segmenter';
+import { analysisRotationSteps } from './keyword-rotation';
 import { monthKey } from './months';
 import { classifyWarning, createWarningChecker, currentQuarter, describeWarning, quarterKey, readWarning, warningsOf, WARNING_TEMPLATE } from './warnings';
 
@@ -139,6 +140,7 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
 
   const module: BotModule = {
     commands: [reviewCommand],
+    keyRotation: analysisRotationSteps(deps.timeZone),
     cardActions: [
       { template: WARNING_TEMPLATE, action: 'read', run: (ctx, cardId) => readWarning(ctx, cardId) },
       { template: WARNING_TEMPLATE, action: 'classify', run: classifyWarning },
