@@ -148,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now,
     onInsightRecorded: analysis.onInsightRecorded,
     onInsightCorrected: analysis.onInsightCorrected,
+    onDepartmentReportSubmitted: analysis.onDepartmentReportSubmitted,
   };
   const bot = createBot(services, [...botModules, analysis.module, createReportModule(config.report)]);
   const outbox = createOutboxDispatcher({

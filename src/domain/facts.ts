@@ -83,7 +83,7 @@ export interface DepartmentReportFact {
 export interface ThemeFact {
   /** The theme's word (decrypted for display). */
   word: string;
-  /** Insights in the period that carry it. */
+  /** Insights in the period that carry it (a submitted department report counts as one, for its department). */
   insights: number;
   /** Distinct departments behind those insights. */
   departments: number;

@@ -6,7 +6,9 @@ import type { ThemeFact } from '../../domain/facts';
 
 /**
  * The SQL behind 研判, exported for the unit report (主要表现, 原因分析). Counts run on keyword
- * hashes (insight_keywords → analysis_keywords.id); only the few words shown are decrypted.
+ * hashes (insight_keywords → analysis_keywords.id); only the few words shown are decrypted. A
+ * submitted department report counts like one insight of its department (reportSourceId), its
+ * category left out of a theme's categories.
  */
 export type { ThemeFact };
 
@@ -141,7 +143,7 @@ async function categoriesOf(em: EntityManager, ids: number[], period: Range, dep
   const scope = inDepartments(departmentIds, 'department_id');
   const rows: { k: unknown; c: unknown; n: unknown }[] = await em.query(
     `SELECT keyword_id AS k, category AS c, COUNT(*) AS n FROM insight_keywords
-     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql}
+     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql} AND category <> ''
      GROUP BY keyword_id, category`,
     [...ids, period.start, period.end, ...scope.params],
   );

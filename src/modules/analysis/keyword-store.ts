@@ -110,7 +110,27 @@ export async function addCounts(em: EntityManager, table: CountTable, rows: unkn
   }
 }
 
-/** An insight's keywords, and the month counts they add to (one multi-row upsert each). */
+/**
+ * A department report's keywords are kept in insight_keywords too, under minus its cycle task's id
+ * (insight ids are positive), so every theme query counts insights and reports alike without a
+ * UNION; their category is '' (a report has none).
+ */
+export const reportSourceId = (taskId: number): number => -taskId;
+export const REPORT_CATEGORY = '';
+
+/** Takes a source's keywords back (a department report replaced by its next version): rows and month counts. */
+export async function removeSourceKeywords(em: EntityManager, sourceId: number, timeZone: string): Promise<void> {
+  const rows: { k: unknown; d: string | null; t: unknown }[] = await em.query(
+    'SELECT keyword_id AS k, department_id AS d, created_at AS t FROM insight_keywords WHERE insight_id = ?',
+    [sourceId],
+  );
+  if (rows.length === 0) return;
+  await addCounts(em, 'keyword_months', rows.map((r) => [monthKey(timeZone, Number(r.t)), Number(r.k), -1]));
+  await addCounts(em, 'keyword_month_departments', rows.map((r) => [Number(r.k), monthKey(timeZone, Number(r.t)), r.d ?? '', -1]));
+  await em.query('DELETE FROM insight_keywords WHERE insight_id = ?', [sourceId]);
+}
+
+/** An insight's (or a department report's) keywords, and the month counts they add to (one multi-row upsert each). */
 export async function storeInsightKeywords(
   em: EntityManager,
   insight: { id: number; departmentId: string | null; category: string; createdAt: number },
