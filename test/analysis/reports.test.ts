@@ -7,7 +7,8 @@ jest.setTimeout(60_000);
 /** The row of one theme in the office's 研判 (话题 | 信息 | 部门 | …), or null when it is not shown. */
 async function themeRow(c: Clocked, word: string): Promise<{ insights: number; departments: number; categories: string } | null> {
   const markdown = texts(await c.chat.say('liu', '研判'));
-  const row = markdown.split('\n').find((l) => l.startsWith(`| ${word} |`));
+  // A theme may be a cluster led by the word (食堂·饭菜).
+  const row = markdown.split('\n').find((l) => l.startsWith(`| ${word} |`) || l.startsWith(`| ${word}·`));
   if (!row) return null;
   const cells = row.split('|').map((x) => x.trim());
   return { insights: Number(cells[2]), departments: Number(cells[3]), categories: cells[6] };
@@ -46,7 +47,7 @@ describe.each(testDatabases())('研判 counts department reports (%s)', (databas
     expect(submitted).toContain('已报送 R-2025Q4 部门报告（第 1 版）');
     // Four sections name it: still one source, one more department; a report has no category.
     expect(await themeRow(c, '食堂')).toEqual({ insights: 4, departments: 3, categories: '利益诉求' });
-    expect(texts(await c.chat.say('liu', '研判'))).toMatch(/\| 食堂 \| 4 \| 3 \|.*\*\*倾向性\*\*/);
+    expect(texts(await c.chat.say('liu', '研判'))).toMatch(/\| 食堂(·[^|]*)? \| 4 \| 3 \|.*\*\*倾向性\*\*/);
 
     // The second version no longer speaks of it: the first version's keywords are taken back.
     await c.chat.say(liaisonOf('d3'), '报告 主要表现 反映通勤班车班次太少');
