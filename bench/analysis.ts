@@ -11,6 +11,7 @@
  *   npm run bench:analysis            (SQLite; MariaDB/MySQL too with --mysql, BENCH_MYSQL_URL or
  *                                       TEST_MYSQL_URL, e.g. mysql://root@127.0.0.1:3306)
  */
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config/load-config';
 import { createApp, type XinshengApp } from '../src/app';
@@ -185,7 +186,10 @@ async function benchmark(target: Target): Promise<{ rows: string[]; reportMs: nu
   }
 }
 
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
+
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   const extraction = measureExtraction();
   console.log(`extraction: ${extraction.microsPerInsight.toFixed(1)} µs CPU per insight (${extraction.keywordsPerInsight.toFixed(1)} keywords), dictionaries loaded in ${extraction.loadMs.toFixed(0)} ms`);
   const wantMysql = process.argv.includes('--mysql') || Boolean(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL);
@@ -214,6 +218,8 @@ async function main(): Promise<void> {
       '|---|---|---|---:|---:|---:|---:|:---:|',
       ...rows,
       wantMysql ? '' : '\n_MariaDB/MySQL not measured: pass --mysql or set BENCH_MYSQL_URL / TEST_MYSQL_URL._',
+      '',
+      `Load average (1, 5, 15 min; 2 shared cores): ${loadAtStart} at the start, ${loadAverage()} at the end.`,
     ].join('\n'),
   );
 }

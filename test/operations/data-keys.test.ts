@@ -6,6 +6,7 @@ import { createLogger } from '../../src/lib/logger';
 import { createDataCipher, deriveKeyId, MissingDataKeyError } from '../../src/lib/data-cipher';
 import { parseDataKeys } from '../../src/lib/data-key';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
+import { describeLedgerData } from '../../src/modules/ledger/ledger-labels';
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, texts } from '../helpers/console-client';
 import { cli, fillWithData, newKey, plainValues, rewriteAsLegacy, rotateInChild } from './support';
@@ -101,6 +102,9 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     expect((await cli(envWith(`${B},${A}`), 'key', 'status')).text).toContain(`密钥 ${idOf(A)}：0 个密文（已无数据，可从 DATA_KEY 中移除）`);
     const entry = await t.app.dataSource.getRepository(LedgerEntryEntity).findOneByOrFail({ kind: 'key.rotated' });
     expect(JSON.parse(entry.data)).toEqual({ rotated: before.size, rekeyed: hashes.length, retired: [idOf(A)], resumed: false });
+    expect(describeLedgerData(entry.kind, entry.data, { people: new Map(), departments: new Map(), timeZone: 'Asia/Shanghai' })).toBe(
+      `改用新密钥加密：${before.size} 个密文；重新计算的研判关键词散列：${hashes.length} 个；不再需要的密钥：${idOf(A)}`,
+    );
     expect(await cli(envWith(B), 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^工作台账完整/) });
 
     // A server with only the new key starts and shows the old texts.
