@@ -11,6 +11,7 @@
  *   npm run bench:analysis            (SQLite; MariaDB/MySQL too with --mysql, BENCH_MYSQL_URL or
  *                                       TEST_MYSQL_URL, e.g. mysql://root@127.0.0.1:3306)
  */
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config/load-config';
 import { createApp, type XinshengApp } from '../src/app';
@@ -79,14 +80,14 @@ async function loadData(app: XinshengApp, dataKey: Buffer, now: number, quarterS
     if (id === undefined) {
       id = ids.size + 1;
       ids.set(word, id);
-      keywordRows.push([id, keywordHash(key, word), app.cipher.encrypt(word), now]);
+      keywordRows.push([id, keywordHash(key, word), app.cipher.encrypt(word), app.cipher.primaryKeyId, now]);
     }
     return id;
   };
   const textKeywords = FIXTURE.map((f) => extractor.keywords(f.text).map(idOf));
   const tail = Array.from({ length: TAIL_KEYWORDS }, (_, i) => idOf(`长尾词${String(i).padStart(5, '0')}`));
   const started = Date.now();
-  await bulkInsert(app.dataSource, 'analysis_keywords', ['id', 'hash', 'word_enc', 'created_at'], keywordRows);
+  await bulkInsert(app.dataSource, 'analysis_keywords', ['id', 'hash', 'word_enc', 'hash_key', 'created_at'], keywordRows);
 
   const textEnc = app.cipher.encrypt('基准测试数据：同志们对职称评定、绩效分配议论较多');
   const total = QUARTER_INSIGHTS + PREVIOUS_INSIGHTS;
@@ -185,7 +186,10 @@ async function benchmark(target: Target): Promise<{ rows: string[]; reportMs: nu
   }
 }
 
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
+
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   const extraction = measureExtraction();
   console.log(`extraction: ${extraction.microsPerInsight.toFixed(1)} µs CPU per insight (${extraction.keywordsPerInsight.toFixed(1)} keywords), dictionaries loaded in ${extraction.loadMs.toFixed(0)} ms`);
   const wantMysql = process.argv.includes('--mysql') || Boolean(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL);
@@ -208,12 +212,14 @@ async function main(): Promise<void> {
       '',
       `**Extraction at ingest**: ${extraction.microsPerInsight.toFixed(1)} µs of CPU per insight (target < 1 ms ${extractionVerdict}) — jieba segmentation and POS tags, TF-IDF ranking, stop words and the unit's terms, HMAC-SHA256 of ${extraction.keywordsPerInsight.toFixed(1)} keywords — over the ${FIXTURE.length} fixture texts × ${EXTRACTION_REPEATS}. Loading the dictionaries once per process: ${extraction.loadMs.toFixed(0)} ms (at the first insight). A whole \`上报\` turn on the full database below (keyword rows, warning checks, confirmation card; wall time, median of 20): ${turns.join(', ')}.`,
       '',
-      `**研判** runs through the bot (stored inbound event, one transaction, ranking from the month counts, departments and categories of the ten shown from covering indexes, markdown reply in the outbox), ${RUNS} times right after the bulk load of ${QUARTER_INSIGHTS.toLocaleString('en')} insights in the current quarter and ${PREVIOUS_INSIGHTS.toLocaleString('en')} in the previous one (${DEPARTMENTS} departments; the fixture's keywords plus ${TAIL_KEYWORDS.toLocaleString('en')} long-tail ones); target < ${TARGET_MS} ms for every run.`,
+      `**研判** runs through the bot (stored inbound event, one transaction, ranking from the month counts, clusters from the co-occurrence of the twenty leading keywords (each judged on at most 500 of its latest insights), departments and categories of the ten shown from covering indexes, markdown reply in the outbox), ${RUNS} times right after the bulk load of ${QUARTER_INSIGHTS.toLocaleString('en')} insights in the current quarter and ${PREVIOUS_INSIGHTS.toLocaleString('en')} in the previous one (${DEPARTMENTS} departments; the fixture's keywords plus ${TAIL_KEYWORDS.toLocaleString('en')} long-tail ones); target < ${TARGET_MS} ms for every run.`,
       '',
       `| database | command | viewer | themes shown | first run ms | median of runs 2–${RUNS} ms | slowest ms | < 2 s |`,
       '|---|---|---|---:|---:|---:|---:|:---:|',
       ...rows,
       wantMysql ? '' : '\n_MariaDB/MySQL not measured: pass --mysql or set BENCH_MYSQL_URL / TEST_MYSQL_URL._',
+      '',
+      `Load average (1, 5, 15 min; 2 shared cores): ${loadAtStart} at the start, ${loadAverage()} at the end.`,
     ].join('\n'),
   );
 }

@@ -11,6 +11,7 @@ import { Surveys1764550000000 } from './1764550000000-surveys';
 import { Cycles1764560000000 } from './1764560000000-cycles';
 import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 import { CardBatches1764580000000 } from './1764580000000-card-batches';
+import { KeywordHashKeys1764590000000 } from './1764590000000-keyword-hash-keys';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   Cycles1764560000000,
   UnitReports1764570000000,
   CardBatches1764580000000,
+  KeywordHashKeys1764590000000,
 ];

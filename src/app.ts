@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './lib/logger';
 import { createDataCipher, type KeyedCipher } from './lib/data-cipher';
 import { resolveDataKeys } from './lib/data-key';
 import { createAnalysis } from './modules/analysis/analysis-commands';
-import { deriveKeywordKey } from './modules/analysis/keyword-hash';
+import { deriveKeywordKeys } from './modules/analysis/keyword-hash';
 import { themesForPeriod } from './modules/analysis/analysis-queries';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
@@ -117,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const calendar = createHolidayCalendar(config.reminders.holidaysFile ? readHolidayOverrides(config.reminders.holidaysFile) : {});
   const reminders = createReminderPolicy({ timeZone: config.timeZone, quietHours: config.reminders.quietHours, calendar });
 
-  const analysis = createAnalysis({ cipher, keywordKey: deriveKeywordKey(cipher.keys[0].key), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
+  const analysis = createAnalysis({ cipher, keywordKeys: deriveKeywordKeys(cipher.keys), ...config.analysis, minGroupSize: config.minGroupSize, timeZone: config.timeZone });
   const services: BotServices = {
     cipher,
     cards,
@@ -148,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     now,
     onInsightRecorded: analysis.onInsightRecorded,
     onInsightCorrected: analysis.onInsightCorrected,
+    onDepartmentReportSubmitted: analysis.onDepartmentReportSubmitted,
   };
   const bot = createBot(services, [...botModules, analysis.module, createReportModule(config.report)]);
   const outbox = createOutboxDispatcher({

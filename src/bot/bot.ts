@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { BotEvent, CardActionEvent, FileEvent, MessageEvent } from '../core/events';
 import { deleteStoredFile } from '../core/file-store';
 import type { TimerHandlerEntry } from '../core/timers';
+import type { KeyRotationStep } from '../core/key-rotation';
 import { createJobContext, notifyPeople } from './job-context';
 import { enqueueOutbound } from '../core/outbox';
 import { PersonEntity } from '../db/entities/org.entity';
@@ -22,6 +23,8 @@ export interface Bot {
   timerHandlers(): Map<string, TimerHandlerEntry>;
   /** Runs every module's onStart (schedules recurring timers), in the caller's transaction. */
   onStart(em: EntityManager, now: number): Promise<void>;
+  /** The modules' key-rotation steps, for `xinsheng key rotate` and `key status`. */
+  keyRotationSteps(): KeyRotationStep[];
 }
 
 /** Routes one event to its command or card handler, inside the event's transaction. */
@@ -176,6 +179,7 @@ export function createBot(services: BotServices, modules: BotModule[]): Bot {
   return {
     commands,
     timerHandlers: () => timers,
+    keyRotationSteps: () => modules.flatMap((m) => m.keyRotation ?? []),
     async onStart(em, now) {
       for (const module of modules) await module.onStart?.(createJobContext(em, services, now));
     },

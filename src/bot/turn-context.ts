@@ -3,6 +3,7 @@ import type { CardStore } from '../core/card-store';
 import type { BotEvent, FileEvent } from '../core/events';
 import type { ReminderPolicy } from '../core/reminder-policy';
 import type { TimerJob } from '../core/timers';
+import type { KeyRotationStep } from '../core/key-rotation';
 import type { FactSources } from '../domain/facts';
 import type { OutboundContent, OutboundPriority, PlatformName } from '../core/messages';
 import type { Role } from '../db/entities/org.entity';
@@ -52,6 +53,22 @@ export interface BotServices {
   onInsightRecorded?(ctx: TurnContext, insight: Insight, text: string): Promise<Record<string, string>>;
   /** Runs in the transaction that corrects an insight's category (研判 counts categories of themes). */
   onInsightCorrected?(ctx: TurnContext, insight: Insight): Promise<void>;
+  /**
+   * Runs in the transaction that records a department report's version (报告 提交; 研判 counts its
+   * keywords). Every version of the same task replaces the previous one.
+   */
+  onDepartmentReportSubmitted?(ctx: TurnContext, report: DepartmentReportSubmission): Promise<void>;
+}
+
+/** A submitted department report (定期报告 / 专题报告), as the reporting-cycle module hands it on. */
+export interface DepartmentReportSubmission {
+  /** The cycle task: one per department and cycle, so a later version replaces an earlier one. */
+  taskId: number;
+  departmentId: string;
+  /** When it counts: its submission, but never after its cycle's data period (a late report speaks of that period). */
+  countedAt: number;
+  /** The texts the liaison wrote (sections left to an attachment are not included). */
+  texts: string[];
 }
 
 /** One handled event: everything written through it commits in one transaction with the event. */
@@ -140,6 +157,8 @@ export interface FileHandler {
 }
 
 export interface BotModule {
+  /** Values this module derives from the data key (keyed hashes) that `xinsheng key rotate` must re-key, after the encrypted tables. */
+  keyRotation?: KeyRotationStep[];
   /** Durable timer handlers by kind (`survey.deadline` …); kinds are unique across modules. */
   timers?: Record<string, TimerJobHandler>;
   /** Runs once when the app starts, in a transaction (schedules recurring timers idempotently). */

@@ -7,17 +7,18 @@ import { LEGACY_KEY_ID } from '../lib/data-cipher';
 export async function keyStatusFromCli(app: XinshengApp): Promise<string> {
   await app.migrate();
   await app.checkDataKeys();
-  return describeKeyStatus(await dataKeyStatus(app.dataSource, app.cipher));
+  return describeKeyStatus(await dataKeyStatus(app.dataSource, app.cipher, app.bot.keyRotationSteps()));
 }
 
-/** `xinsheng key rotate [--batch N]`: re-encrypts every stored value under DATA_KEY's first key. */
+/** `xinsheng key rotate [--batch N]`: re-encrypts every stored value under DATA_KEY's first key, and re-keys the modules' keyed hashes. */
 export async function rotateKeysFromCli(app: XinshengApp, args: string[], hooks: Pick<RotationOptions, 'onBatch' | 'onProgress'> = {}): Promise<string> {
   const batchRows = parseBatch(args);
   await app.migrate();
   await app.checkDataKeys();
-  const result = await rotateDataKeys({ dataSource: app.dataSource, transact: app.transact, cipher: app.cipher, now: Date.now, batchRows, ...hooks });
+  const result = await rotateDataKeys({ dataSource: app.dataSource, transact: app.transact, cipher: app.cipher, now: Date.now, batchRows, steps: app.bot.keyRotationSteps(), ...hooks });
   const others = Object.entries(result.remaining).filter(([id, n]) => id !== result.keyId && n > 0);
-  const lines = [`${result.resumed ? '继续上次中断的轮换，' : ''}已把 ${result.rotated} 个密文改用密钥 ${result.keyId} 加密（已记入工作台账）。`];
+  const rekeyed = result.rekeyed ? `，${result.rekeyed} 个研判关键词散列改用它重新计算` : '';
+  const lines = [`${result.resumed ? '继续上次中断的轮换，' : ''}已把 ${result.rotated} 个密文改用密钥 ${result.keyId} 加密${rekeyed}（已记入工作台账）。`];
   if (others.length) {
     lines.push(`仍有 ${others.map(([id, n]) => `${id === LEGACY_KEY_ID ? '旧格式 v1' : `密钥 ${id}`} ${n} 个`).join('，')}：多半是仍以旧密钥为第一个密钥运行的实例写入的。请让所有实例都用新 DATA_KEY 重启后再运行一次。`);
   }

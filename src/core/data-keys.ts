@@ -4,6 +4,7 @@ import { execute, identifier, isDuplicateKeyError } from '../db/raw-sql';
 import { createDataCipher, LEGACY_KEY_ID, type DataKey, type KeyedCipher } from '../lib/data-cipher';
 import { ConfigError } from './errors';
 import { ENCRYPTED_TABLES } from './encrypted-columns';
+import type { KeyRotationStep } from './key-rotation';
 
 /*
  * The data keys the database knows (`data_keys`): every key that has encrypted a stored value is
@@ -140,6 +141,8 @@ export interface ColumnKeyCount {
   column: string;
   /** Values per key id (LEGACY_KEY_ID for values from before key ids). */
   counts: Record<string, number>;
+  /** Keyed hashes (a rotation step's), not ciphertexts: they need their key too, but are shown apart. */
+  hashes?: boolean;
 }
 
 export interface DataKeyStatus {
@@ -147,8 +150,10 @@ export interface DataKeyStatus {
   configured: string[];
   /** Registered keys the data still needs (not retired). */
   required: string[];
-  /** Values per key id over every encrypted column. */
+  /** Ciphertexts per key id over every encrypted column. */
   totals: Record<string, number>;
+  /** Keyed hashes per key id (the rotation steps' values). */
+  hashTotals: Record<string, number>;
   columns: ColumnKeyCount[];
 }
 
@@ -158,8 +163,8 @@ function keyIdExpression(column: string): string {
   return `CASE WHEN ${c} LIKE 'v1:%' THEN '${LEGACY_KEY_ID}' WHEN ${c} LIKE 'v2:%' THEN SUBSTR(${c}, 4, INSTR(SUBSTR(${c}, 4), ':') - 1) ELSE '?' END`;
 }
 
-/** Counts the stored values under each key (reads every encrypted column once). */
-export async function countValuesByKey(db: DataSource | EntityManager): Promise<ColumnKeyCount[]> {
+/** Counts the stored values under each key (reads every encrypted column once), then the steps' hashes. */
+export async function countValuesByKey(db: DataSource | EntityManager, steps: readonly KeyRotationStep[] = []): Promise<ColumnKeyCount[]> {
   const result: ColumnKeyCount[] = [];
   for (const { table, columns } of ENCRYPTED_TABLES) {
     for (const column of columns) {
@@ -171,6 +176,7 @@ export async function countValuesByKey(db: DataSource | EntityManager): Promise<
       result.push({ table, column, counts });
     }
   }
+  for (const step of steps) result.push(...(await step.countByKey(db)).map((c) => ({ ...c, hashes: true })));
   return result;
 }
 
@@ -180,14 +186,15 @@ export function sumCounts(columns: ColumnKeyCount[]): Record<string, number> {
   return totals;
 }
 
-export async function dataKeyStatus(dataSource: DataSource, cipher: KeyedCipher): Promise<DataKeyStatus> {
-  const columns = await countValuesByKey(dataSource);
+export async function dataKeyStatus(dataSource: DataSource, cipher: KeyedCipher, steps: readonly KeyRotationStep[] = []): Promise<DataKeyStatus> {
+  const columns = await countValuesByKey(dataSource, steps);
   const rows = await registeredKeys(dataSource);
   return {
     primaryKeyId: cipher.primaryKeyId,
     configured: cipher.keys.map((k) => k.id),
     required: rows.filter((r) => r.retired_at === null).map((r) => r.key_id),
-    totals: sumCounts(columns),
+    totals: sumCounts(columns.filter((c) => !c.hashes)),
+    hashTotals: sumCounts(columns.filter((c) => c.hashes)),
     columns,
   };
 }
@@ -208,9 +215,11 @@ export async function retireUnusedKeys(em: EntityManager, totals: Record<string,
 /** The `xinsheng key status` report, in the operator's words. */
 export function describeKeyStatus(status: DataKeyStatus): string {
   const lines = [`加密新数据的密钥：${status.primaryKeyId}（DATA_KEY 的第一个）`];
-  const ids = new Set([...status.configured, ...status.required, ...Object.keys(status.totals)]);
+  const ids = new Set([...status.configured, ...status.required, ...Object.keys(status.totals), ...Object.keys(status.hashTotals)]);
   for (const id of ids) {
-    const count = status.totals[id] ?? 0;
+    const ciphertexts = status.totals[id] ?? 0;
+    const hashes = status.hashTotals[id] ?? 0;
+    const count = ciphertexts + hashes;
     const label = id === LEGACY_KEY_ID ? '旧格式 v1（无密钥编号，由 DATA_KEY 中的某个密钥加密）' : `密钥 ${id}`;
     const notes: string[] = [];
     if (id === status.primaryKeyId) notes.push('当前');
@@ -218,7 +227,8 @@ export function describeKeyStatus(status: DataKeyStatus): string {
     if (id !== LEGACY_KEY_ID && id !== status.primaryKeyId && count === 0 && !status.required.includes(id)) notes.push('已无数据，可从 DATA_KEY 中移除');
     if (id !== LEGACY_KEY_ID && id !== status.primaryKeyId && count === 0 && status.required.includes(id)) notes.push('已无数据；运行 xinsheng key rotate 后即可移除');
     if (id !== status.primaryKeyId && count > 0) notes.push('仍有数据，运行 xinsheng key rotate 改用当前密钥');
-    lines.push(`${label}：${count} 个密文${notes.length ? `（${notes.join('；')}）` : ''}`);
+    const amount = `${ciphertexts} 个密文${hashes ? `、${hashes} 个研判关键词散列` : ''}`;
+    lines.push(`${label}：${amount}${notes.length ? `（${notes.join('；')}）` : ''}`);
   }
   lines.push('按表：');
   for (const { table, column, counts } of status.columns) {

@@ -4,7 +4,7 @@ import { execute, identifier } from '../db/raw-sql';
 import type { KeyedCipher } from '../lib/data-cipher';
 import { appendLedger } from './ledger';
 import { ENCRYPTED_TABLES, type EncryptedTable } from './encrypted-columns';
-import { countValuesByKey, retireUnusedKeys, sumCounts } from './data-keys';
+import { countValuesByKey, retireUnusedKeys, sumCounts, type ColumnKeyCount } from './data-keys';
 import { acquireMaintenanceLock } from './maintenance-lock';
 
 /*
@@ -14,6 +14,10 @@ import { acquireMaintenanceLock } from './maintenance-lock';
  * after its last committed batch, and a batch is either all rewritten or not at all. A value is
  * replaced only if it is still the one read (`… WHERE pk = ? AND col = <old value>`): a server
  * running at the same time may change a row, and its newer value is kept.
+ *
+ * After the tables come the steps modules register (BotModule.keyRotation): values that are keyed
+ * by the data key without being ciphertexts, such as 研判's keyword hashes. A step pages through its
+ * own rows the same way, one batch per transaction with the run's progress, so it resumes too.
  */
 
 export const KEY_ROTATION_LOCK = 'key-rotation';
@@ -21,15 +25,36 @@ const DEFAULT_BATCH_ROWS = 200;
 
 interface RotationProgress {
   target: string;
+  /** Index into ENCRYPTED_TABLES, then on into the registered steps. */
   tableIndex: number;
-  /** The primary key of the last row done in the current table (null: from its start). */
+  /** The primary key of the last row done in the current table or step (null: from its start). */
   cursor: unknown[] | null;
   rotated: number;
+  /** Values the steps re-keyed (absent in progress saved before steps existed). */
+  rekeyed?: number;
+}
+
+/**
+ * A module's part of a rotation: values derived from the data key that are not ciphertexts (keyword
+ * hashes), re-keyed to the cipher's first key. The kernel knows no module, so modules hand these in.
+ */
+export interface KeyRotationStep {
+  /** Names the step in progress reports (`analysis_keywords.hash`). */
+  name: string;
+  /**
+   * Re-keys up to `limit` rows after `cursor` (null: from the start), in the run's transaction.
+   * Must be idempotent per row: a killed run repeats the batch it was in.
+   */
+  batch(em: EntityManager, cipher: KeyedCipher, cursor: unknown[] | null, limit: number): Promise<{ rows: number; rekeyed: number; last: unknown[] | null }>;
+  /** Values per key id the step keeps (LEGACY_KEY_ID for values that do not say): what still needs a key. */
+  countByKey(db: DataSource | EntityManager): Promise<ColumnKeyCount[]>;
 }
 
 export interface RotationResult {
   keyId: string;
   rotated: number;
+  /** Values of the registered steps (keyword hashes) re-keyed. */
+  rekeyed: number;
   /** Values per key id after the run (the current key's count included). */
   remaining: Record<string, number>;
   /** Keys that protect nothing any more: they may now be removed from DATA_KEY. */
@@ -46,8 +71,10 @@ export interface RotationOptions {
   now: () => number;
   owner?: string;
   batchRows?: number;
+  /** The modules' steps, run after the tables (BotModule.keyRotation). */
+  steps?: readonly KeyRotationStep[];
   /** Called in every batch (tests kill the process here to check the resume). */
-  onBatch?: (point: RotationCrashPoint, batch: number) => void | Promise<void>;
+  onBatch?: (point: RotationCrashPoint, batch: number, table: string) => void | Promise<void>;
   onProgress?: (table: string, rotated: number) => void;
 }
 
@@ -91,45 +118,57 @@ async function rotateBatch(em: EntityManager, spec: EncryptedTable, cursor: unkn
 }
 
 function parseProgress(text: string | null, target: string): { progress: RotationProgress; resumed: boolean } {
-  const fresh: RotationProgress = { target, tableIndex: 0, cursor: null, rotated: 0 };
+  const fresh: RotationProgress = { target, tableIndex: 0, cursor: null, rotated: 0, rekeyed: 0 };
   if (!text) return { progress: fresh, resumed: false };
   const saved = JSON.parse(text) as RotationProgress;
   // A run towards another key (DATA_KEY changed since) starts over: its work is not towards this key.
   return saved.target === target ? { progress: saved, resumed: true } : { progress: fresh, resumed: false };
 }
 
+/** One batch of the table or step at `index` (tables first), with its counts. */
+async function runBatch(em: EntityManager, index: number, steps: readonly KeyRotationStep[], cursor: unknown[] | null, options: RotationOptions) {
+  if (index < ENCRYPTED_TABLES.length) {
+    const spec = ENCRYPTED_TABLES[index];
+    const limit = options.batchRows ?? spec.batchRows ?? DEFAULT_BATCH_ROWS;
+    return { name: spec.table, limit, rekeyed: 0, ...(await rotateBatch(em, spec, cursor, limit, options.cipher)) };
+  }
+  const step = steps[index - ENCRYPTED_TABLES.length];
+  const limit = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const done = await step.batch(em, options.cipher, cursor, limit);
+  return { name: step.name, limit, rotated: 0, ...done };
+}
+
 export async function rotateDataKeys(options: RotationOptions): Promise<RotationResult> {
   const { transact, cipher, now } = options;
+  const steps = options.steps ?? [];
   const lock = await acquireMaintenanceLock(transact, KEY_ROTATION_LOCK, { owner: options.owner, now });
   const { progress, resumed } = parseProgress(lock.progress, cipher.primaryKeyId);
   let batch = 0;
-  while (progress.tableIndex < ENCRYPTED_TABLES.length) {
-    const spec = ENCRYPTED_TABLES[progress.tableIndex];
-    const limit = options.batchRows ?? spec.batchRows ?? DEFAULT_BATCH_ROWS;
+  while (progress.tableIndex < ENCRYPTED_TABLES.length + steps.length) {
     batch++;
-    const next = await transact(async (em) => {
+    const { next, name } = await transact(async (em) => {
       // Write first: on SQLite this takes the write lock before reading, so a server committing
       // meanwhile makes this batch wait (busy_timeout) rather than fail on a stale snapshot.
       await lock.renew(em, JSON.stringify(progress), now());
-      const done = await rotateBatch(em, spec, progress.cursor, limit, cipher);
+      const done = await runBatch(em, progress.tableIndex, steps, progress.cursor, options);
+      const counted = { ...progress, rotated: progress.rotated + done.rotated, rekeyed: (progress.rekeyed ?? 0) + done.rekeyed };
       const after: RotationProgress =
-        done.rows < limit
-          ? { ...progress, tableIndex: progress.tableIndex + 1, cursor: null, rotated: progress.rotated + done.rotated }
-          : { ...progress, cursor: done.last, rotated: progress.rotated + done.rotated };
+        done.rows < done.limit ? { ...counted, tableIndex: progress.tableIndex + 1, cursor: null } : { ...counted, cursor: done.last };
       await lock.renew(em, JSON.stringify(after), now());
-      await options.onBatch?.('before-commit', batch);
-      return after;
+      await options.onBatch?.('before-commit', batch, done.name);
+      return { next: after, name: done.name };
     });
-    await options.onBatch?.('after-commit', batch);
+    await options.onBatch?.('after-commit', batch, name);
     Object.assign(progress, next);
-    options.onProgress?.(spec.table, progress.rotated);
+    options.onProgress?.(name, progress.rotated);
   }
   return transact(async (em) => {
     await lock.renew(em, JSON.stringify(progress), now());
-    const remaining = sumCounts(await countValuesByKey(em));
+    const remaining = sumCounts(await countValuesByKey(em, steps));
     const retired = await retireUnusedKeys(em, remaining, cipher.primaryKeyId, now());
-    await appendLedger(em, { kind: 'key.rotated', subjectType: 'data_key', subjectId: cipher.primaryKeyId, data: { rotated: progress.rotated, retired, resumed } }, now());
+    const rekeyed = progress.rekeyed ?? 0;
+    await appendLedger(em, { kind: 'key.rotated', subjectType: 'data_key', subjectId: cipher.primaryKeyId, data: { rotated: progress.rotated, rekeyed, retired, resumed } }, now());
     await lock.release(em);
-    return { keyId: cipher.primaryKeyId, rotated: progress.rotated, remaining, retired, resumed };
+    return { keyId: cipher.primaryKeyId, rotated: progress.rotated, rekeyed, remaining, retired, resumed };
   });
 }

@@ -81,9 +81,14 @@ export interface DepartmentReportFact {
 
 /** A theme of the period (分析研判), counted over insights' keywords (hashes; only shown words are decrypted). */
 export interface ThemeFact {
-  /** The theme's word (decrypted for display). */
+  /** The theme's words joined by · (食堂·饭菜), decrypted for display. */
   word: string;
-  /** Insights in the period that carry it. */
+  /**
+   * Its keywords, the one it is counted by first: a theme is a keyword or a small cluster of keywords
+   * found together in most of its insights.
+   */
+  words?: string[];
+  /** Insights in the period that carry it (a submitted department report counts as one, for its department). */
   insights: number;
   /** Distinct departments behind those insights. */
   departments: number;

@@ -6,11 +6,17 @@ import { createLogger } from '../../src/lib/logger';
 import { createDataCipher, deriveKeyId, MissingDataKeyError } from '../../src/lib/data-cipher';
 import { parseDataKeys } from '../../src/lib/data-key';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
+import { describeLedgerData } from '../../src/modules/ledger/ledger-labels';
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, texts } from '../helpers/console-client';
 import { cli, fillWithData, newKey, plainValues, rewriteAsLegacy, rotateInChild } from './support';
 
 jest.setTimeout(120_000);
+
+/** 研判 as the office sees it (counts per theme). */
+const review = async (t: TestApp) => texts(await consoleClient(t).say('liu', '研判'));
+const keywordHashes = (t: TestApp): Promise<{ hash_key: string | null; merged_into: unknown }[]> =>
+  t.app.dataSource.query('SELECT hash_key, merged_into FROM analysis_keywords UNION ALL SELECT hash_key, NULL FROM analysis_terms');
 
 const idOf = (base64: string) => deriveKeyId(Buffer.from(base64, 'base64'));
 const cipherOf = (...keys: string[]) => createDataCipher(keys.map((k) => ({ id: idOf(k), key: Buffer.from(k, 'base64') })));
@@ -78,21 +84,27 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     const before = await plainValues(t.app.dataSource, cipherOf(A));
     expect(countUnder(before)).toBeGreaterThan(20);
 
+    const hashes = await keywordHashes(t);
+    expect(hashes.length).toBeGreaterThan(0);
     const status = await cli(envWith(`${B},${A}`), 'key', 'status');
     expect(status.code).toBe(0);
     expect(status.text).toContain(`加密新数据的密钥：${idOf(B)}`);
-    expect(status.text).toContain(`密钥 ${idOf(A)}：${before.size} 个密文（仍有数据，运行 xinsheng key rotate 改用当前密钥）`);
+    expect(status.text).toContain(`密钥 ${idOf(A)}：${before.size} 个密文、${hashes.length} 个研判关键词散列（仍有数据，运行 xinsheng key rotate 改用当前密钥）`);
     expect(status.text).toContain(`  insights.text_enc：${idOf(A)} 9`);
 
     const rotated = await cli(envWith(`${B},${A}`), 'key', 'rotate');
     expect(rotated).toEqual({
       code: 0,
-      text: `已把 ${before.size} 个密文改用密钥 ${idOf(B)} 加密（已记入工作台账）。\n密钥 ${idOf(A)} 已不再保护任何数据，可以从 DATA_KEY 中移除。`,
+      text: `已把 ${before.size} 个密文改用密钥 ${idOf(B)} 加密，${hashes.length} 个研判关键词散列改用它重新计算（已记入工作台账）。\n密钥 ${idOf(A)} 已不再保护任何数据，可以从 DATA_KEY 中移除。`,
     });
+    expect((await keywordHashes(t)).every((k) => k.hash_key === idOf(B))).toBe(true);
     expect(await plainValues(t.app.dataSource, cipherOf(B))).toEqual(before);
     expect((await cli(envWith(`${B},${A}`), 'key', 'status')).text).toContain(`密钥 ${idOf(A)}：0 个密文（已无数据，可从 DATA_KEY 中移除）`);
     const entry = await t.app.dataSource.getRepository(LedgerEntryEntity).findOneByOrFail({ kind: 'key.rotated' });
-    expect(JSON.parse(entry.data)).toEqual({ rotated: before.size, retired: [idOf(A)], resumed: false });
+    expect(JSON.parse(entry.data)).toEqual({ rotated: before.size, rekeyed: hashes.length, retired: [idOf(A)], resumed: false });
+    expect(describeLedgerData(entry.kind, entry.data, { people: new Map(), departments: new Map(), timeZone: 'Asia/Shanghai' })).toBe(
+      `改用新密钥加密：${before.size} 个密文；重新计算的研判关键词散列：${hashes.length} 个；不再需要的密钥：${idOf(A)}`,
+    );
     expect(await cli(envWith(B), 'ledger', 'verify')).toMatchObject({ code: 0, text: expect.stringMatching(/^工作台账完整/) });
 
     // A server with only the new key starts and shows the old texts.
@@ -165,11 +177,14 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     expect(await t.app.dataSource.getRepository(LedgerEntryEntity).countBy({ kind: 'key.rotated' })).toBe(0);
   });
 
-  it('a rotation killed (SIGKILL) inside a batch or right after one resumes where it stopped: every value decrypts with the new key, none lost', async () => {
+  it('a rotation killed (SIGKILL) inside a batch or right after one resumes where it stopped: every value decrypts with the new key, none lost, 研判 counts the same', async () => {
     await fillWithData(t, 6);
+    const themes = await review(t);
+    expect(themes).toMatch(/\| 加班(·[^|]*)? \| 6 \|/);
     const before = await plainValues(t.app.dataSource, cipherOf(A));
     const env = envWith(`${B},${A}`);
-    for (const point of ['before-commit:1', 'after-commit:2', 'before-commit:6', 'after-commit:9']) {
+    const killPoints = ['before-commit:1', 'after-commit:2', 'before-commit:6', 'after-commit:9', 'before-commit:analysis_keywords.hash', 'after-commit:analysis_keywords.hash', 'before-commit:analysis_terms.hash'];
+    for (const point of killPoints) {
       const killed = await rotateInChild({ ...env, ROTATE_KILL_AT: point }, ['--batch', '3']);
       expect({ point, exit: killed.exit }).toEqual({ point, exit: 'SIGKILL' });
       // Whatever was committed so far reads with the two keys; nothing is half-written.
@@ -179,6 +194,13 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     expect(finished.exit).toBe(0);
     expect(finished.out).toMatch(/^继续上次中断的轮换，已把 \d+ 个密文改用密钥/);
     expect(await plainValues(t.app.dataSource, cipherOf(B))).toEqual(before);
+    expect((await keywordHashes(t)).every((k) => k.hash_key === idOf(B) && k.merged_into === null)).toBe(true);
+    const server = await startTestApp({ shareDatabaseOf: t, env: { DATA_KEY: B } });
+    try {
+      expect(await review(server)).toBe(themes);
+    } finally {
+      await server.app.stop();
+    }
     const entry = await t.app.dataSource.getRepository(LedgerEntryEntity).findOneByOrFail({ kind: 'key.rotated' });
     // The count covers the whole run, the killed attempts' committed batches included.
     expect(JSON.parse(entry.data)).toMatchObject({ rotated: before.size, resumed: true });
@@ -190,8 +212,11 @@ describe.each(testDatabases())('data keys: rotation and the start-up check (%s)'
     try {
       const chat = consoleClient(server);
       const rotation = cli(envWith(`${B},${A}`), 'key', 'rotate', '--batch', '2');
-      for (let i = 0; i < 10; i++) await chat.say('zhangsan', `上报 轮换期间第${i}条`);
+      for (let i = 0; i < 10; i++) await chat.say('zhangsan', `上报 轮换期间第${i}条：同志反映加班较多`);
       expect((await rotation).code).toBe(0);
+      // Recorded during the rotation, before or after the keyword's row was re-keyed: the same row.
+      expect((await keywordHashes(t)).every((k) => k.hash_key === idOf(B) && k.merged_into === null)).toBe(true);
+      expect(await review(server)).toMatch(/\| 加班(·[^|]*)? \| 14 \|/);
       const after = await plainValues(server.app.dataSource, cipherOf(B));
       const insights = [...after].filter(([k]) => k.startsWith('insights.text_enc')).map(([, v]) => v);
       expect(insights).toHaveLength(15);

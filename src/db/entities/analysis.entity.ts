@@ -11,6 +11,10 @@ export interface AnalysisKeyword {
   hash: string;
   /** AES-256-GCM ciphertext of the word (DataCipher). */
   wordEnc: string;
+  /** The id of the data key the hash is keyed with (null: from before key ids on hashes). */
+  hashKey: string | null;
+  /** Set when a key rotation merged this keyword into another (two rows of one word): counts belong there. */
+  mergedInto: number | null;
   createdAt: number;
 }
 
@@ -29,6 +33,7 @@ export interface AnalysisTerm {
   id: number;
   hash: string;
   wordEnc: string;
+  hashKey: string | null;
   addedBy: string | null;
   createdAt: number;
 }
@@ -63,6 +68,8 @@ export const AnalysisKeywordEntity = new EntitySchema<AnalysisKeyword>({
     id: increment(),
     hash: { type: 'varchar', length: 64, unique: true },
     wordEnc: { name: 'word_enc', type: 'text' },
+    hashKey: { name: 'hash_key', type: 'varchar', length: 64, nullable: true },
+    mergedInto: { name: 'merged_into', type: 'int', nullable: true },
     createdAt: { name: 'created_at', ...epochMs() },
   },
 });
@@ -86,6 +93,7 @@ export const AnalysisTermEntity = new EntitySchema<AnalysisTerm>({
     id: increment(),
     hash: { type: 'varchar', length: 64, unique: true },
     wordEnc: { name: 'word_enc', type: 'text' },
+    hashKey: { name: 'hash_key', type: 'varchar', length: 64, nullable: true },
     addedBy: { name: 'added_by', type: 'varchar', length: 64, nullable: true },
     createdAt: { name: 'created_at', ...epochMs() },
   },

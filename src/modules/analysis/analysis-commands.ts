@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { UserFacingError, type BotModule, type Command, type TurnContext } from '../../bot/turn-context';
+import { UserFacingError, type BotModule, type Command, type DepartmentReportSubmission, type TurnContext } from '../../bot/turn-context';
 import { AnalysisTermEntity } from '../../db/entities/analysis.entity';
 import type { Insight } from '../../db/entities/insight.entity';
 import { CATEGORY_LABELS } from '../../domain/glossary';
@@ -10,8 +10,9 @@ import { parsePeriod, periodBounds, type PeriodBounds } from '../summary/period'
 import { formatZonedDate } from '../../lib/zoned-time';
 import { otherDepartmentsRaising, themesForPeriod, type ThemeFact } from './analysis-queries';
 import { checkTerm } from './dictionary';
-import { addTerm, createKeywordIds, officeTerms, recategorize, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
+import { addTerm, createKeywordIds, officeTerms, recategorize, removeSourceKeywords, reportSourceId, REPORT_CATEGORY, storeInsightKeywords, type AnalysisDeps } from './keyword-store';
 import { createKeywordExtractor, type KeywordExtractor } from './segmenter';
+import { analysisRotationSteps } from './keyword-rotation';
 import { monthKey } from './months';
 import { classifyWarning, createWarningChecker, currentQuarter, describeWarning, quarterKey, readWarning, warningsOf, WARNING_TEMPLATE } from './warnings';
 
@@ -66,6 +67,22 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
     if (ids.length === 0) return {};
     const others = await otherDepartmentsRaising(ctx.em, ids, monthKey(deps.timeZone, currentQuarter(deps.timeZone, ctx.now).start), insight.departmentId);
     return { themeContext: others > 0 ? `本季度另有 ${others} 个部门反映过相同话题` : '本季度其他部门暂未反映相同话题' };
+  }
+
+  /**
+   * A submitted department report (BotServices.onDepartmentReportSubmitted) counts as one source of
+   * its department, like one insight: the keywords of each text it has, each keyword once, so that a
+   * theme is never shown on the strength of one report alone (MIN_THEME_COUNT counts sources). A
+   * later version replaces the previous one's keywords. No warning is checked here: the rules judge
+   * insights, and the report's keywords count in them from now on.
+   */
+  async function onDepartmentReportSubmitted(ctx: TurnContext, report: DepartmentReportSubmission): Promise<void> {
+    await refreshTerms(ctx.em, ctx.now);
+    const sourceId = reportSourceId(report.taskId);
+    await removeSourceKeywords(ctx.em, sourceId, deps.timeZone);
+    const found = [...new Set(report.texts.flatMap((text) => extractor.keywords(text)))];
+    const ids = await keywordIds.idsFor(ctx.em, deps, found, ctx.now);
+    await storeInsightKeywords(ctx.em, { id: sourceId, departmentId: report.departmentId, category: REPORT_CATEGORY, createdAt: report.countedAt }, ids, deps.timeZone);
   }
 
   async function dictionary(ctx: TurnContext, rest: string): Promise<void> {
@@ -139,13 +156,14 @@ export function createAnalysis(deps: AnalysisDeps, extractor: KeywordExtractor =
 
   const module: BotModule = {
     commands: [reviewCommand],
+    keyRotation: analysisRotationSteps(deps.timeZone),
     cardActions: [
       { template: WARNING_TEMPLATE, action: 'read', run: (ctx, cardId) => readWarning(ctx, cardId) },
       { template: WARNING_TEMPLATE, action: 'classify', run: classifyWarning },
     ],
   };
   const onInsightCorrected = (ctx: TurnContext, insight: Insight) => recategorize(ctx.em, insight.id, insight.category);
-  return { module, onInsightRecorded, onInsightCorrected };
+  return { module, onInsightRecorded, onInsightCorrected, onDepartmentReportSubmitted };
 }
 
 export type Analysis = ReturnType<typeof createAnalysis>;

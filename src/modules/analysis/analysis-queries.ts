@@ -6,7 +6,9 @@ import type { ThemeFact } from '../../domain/facts';
 
 /**
  * The SQL behind 研判, exported for the unit report (主要表现, 原因分析). Counts run on keyword
- * hashes (insight_keywords → analysis_keywords.id); only the few words shown are decrypted.
+ * hashes (insight_keywords → analysis_keywords.id); only the few words shown are decrypted. A
+ * submitted department report counts like one insight of its department (reportSourceId), its
+ * category left out of a theme's categories.
  */
 export type { ThemeFact };
 
@@ -50,8 +52,10 @@ const counted = (rows: { k: unknown; n: unknown }[]): Counted[] => rows.map((r) 
 export async function themesForPeriod(em: EntityManager, deps: ThemeQueryDeps, period: Range, options: ThemeOptions = {}): Promise<ThemeFact[]> {
   const limit = Math.max(1, Math.floor(options.limit ?? 10));
   const scope = options.departmentIds ?? null;
-  const leading = await rankKeywords(em, deps, period, scope, limit);
-  if (leading.length === 0) return [];
+  // More candidates than shown: a theme folded into another's cluster leaves its place to the next.
+  const candidates = await rankKeywords(em, deps, period, scope, limit * 2);
+  if (candidates.length === 0) return [];
+  const leading = (await clusterThemes(em, candidates, period, scope)).slice(0, limit);
   const ids = leading.map((r) => r.id);
   const previousStart = options.previousStart ?? period.start - (period.end - period.start);
   const previousPeriod = { start: previousStart, end: period.start };
@@ -63,11 +67,13 @@ export async function themesForPeriod(em: EntityManager, deps: ThemeQueryDeps, p
   const previous = anyPrevious.length ? new Map((await countKeywords(em, deps, ids, previousPeriod, scope)).map((r) => [r.id, r.insights])) : null;
   const departments = await departmentsBehind(em, deps, ids, period, scope);
   const categories = await categoriesOf(em, ids, period, scope);
-  const words = await wordsOf(em, deps.cipher, ids);
-  return leading.map(({ id, insights }) => {
+  const words = await wordsOf(em, deps.cipher, leading.flatMap((r) => r.members));
+  return leading.map(({ id, insights, members }) => {
     const count = departments.get(id) ?? 0;
+    const clusterWords = members.map((m) => words.get(m) ?? '');
     return {
-      word: words.get(id) ?? '',
+      word: clusterWords.join('·'),
+      words: clusterWords,
       insights,
       departments: count,
       previousInsights: previous === null ? null : (previous.get(id) ?? 0),
@@ -75,6 +81,59 @@ export async function themesForPeriod(em: EntityManager, deps: ThemeQueryDeps, p
       spread: count >= deps.themeSpread,
     };
   });
+}
+
+/** Co-occurrence is judged on at most this many of a theme's latest insights in the period: a share needs no more, and the cost stays bounded. */
+const COOCCURRENCE_SAMPLE = 500;
+/** A keyword joins a theme when it is in at least this share of the theme's insights. */
+const CLUSTER_SHARE = 2 / 3;
+const MAX_CLUSTER_WORDS = 3;
+
+/** The keywords most often found in the same insights as keyword `id` (among its latest in the period). */
+async function companions(em: EntityManager, id: number, period: Range, scope: string[] | null): Promise<Counted[]> {
+  const filter = inDepartments(scope, 'department_id');
+  return counted(
+    await em.query(
+      `SELECT b.keyword_id AS k, COUNT(*) AS n FROM
+         (SELECT insight_id FROM insight_keywords WHERE keyword_id = ? AND created_at >= ? AND created_at < ?${filter.sql}
+          ORDER BY created_at DESC LIMIT ${COOCCURRENCE_SAMPLE}) a
+       JOIN insight_keywords b ON b.insight_id = a.insight_id AND b.keyword_id <> ?
+       GROUP BY b.keyword_id ORDER BY n DESC, k ASC LIMIT 10`,
+      [id, period.start, period.end, ...filter.params, id],
+    ),
+  );
+}
+
+/**
+ * Themes as small clusters of co-occurring keywords (食堂·饭菜): a leading keyword found in at least
+ * two thirds of another leading keyword's insights is the same subject seen from two words. Going
+ * down the ranking, a theme whose companion ranks above it joins that theme's cluster (and gives up
+ * its place); otherwise its best companion below joins it. A cluster keeps its first keyword's
+ * counts (its companions' insights are mostly the same ones), and has at most three words.
+ */
+async function clusterThemes(em: EntityManager, ranked: Counted[], period: Range, scope: string[] | null): Promise<(Counted & { members: number[] })[]> {
+  const rank = new Map(ranked.map((t, i) => [t.id, i]));
+  const clusterOf = new Map<number, number[]>(ranked.map((t) => [t.id, [t.id]]));
+  const absorbed = new Set<number>();
+  for (const theme of ranked) {
+    if (absorbed.has(theme.id)) continue;
+    const needed = Math.ceil(CLUSTER_SHARE * Math.min(theme.insights, COOCCURRENCE_SAMPLE));
+    const close = (await companions(em, theme.id, period, scope)).filter((c) => c.insights >= needed && rank.has(c.id) && !absorbed.has(c.id));
+    const own = clusterOf.get(theme.id)!;
+    const above = close.filter((c) => rank.get(c.id)! < rank.get(theme.id)! && clusterOf.get(c.id)!.length < MAX_CLUSTER_WORDS);
+    if (above.length > 0 && own.length === 1) {
+      const lead = above.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!)[0];
+      clusterOf.get(lead.id)!.push(theme.id);
+      absorbed.add(theme.id);
+      continue;
+    }
+    const below = close.find((c) => rank.get(c.id)! > rank.get(theme.id)! && clusterOf.get(c.id)!.length === 1);
+    if (below && own.length < MAX_CLUSTER_WORDS) {
+      own.push(below.id);
+      absorbed.add(below.id);
+    }
+  }
+  return ranked.filter((t) => !absorbed.has(t.id)).map((t) => ({ ...t, members: clusterOf.get(t.id)! }));
 }
 
 async function rankKeywords(em: EntityManager, deps: ThemeQueryDeps, period: Range, scope: string[] | null, limit: number): Promise<Counted[]> {
@@ -141,7 +200,7 @@ async function categoriesOf(em: EntityManager, ids: number[], period: Range, dep
   const scope = inDepartments(departmentIds, 'department_id');
   const rows: { k: unknown; c: unknown; n: unknown }[] = await em.query(
     `SELECT keyword_id AS k, category AS c, COUNT(*) AS n FROM insight_keywords
-     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql}
+     WHERE keyword_id IN (${list(ids)}) AND created_at >= ? AND created_at < ?${scope.sql} AND category <> ''
      GROUP BY keyword_id, category`,
     [...ids, period.start, period.end, ...scope.params],
   );

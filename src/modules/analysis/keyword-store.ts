@@ -1,46 +1,81 @@
 import { In, type EntityManager } from 'typeorm';
 import { AnalysisKeywordEntity, AnalysisTermEntity, InsightKeywordEntity } from '../../db/entities/analysis.entity';
 import type { DataCipher } from '../../lib/data-cipher';
-import { keywordHash } from './keyword-hash';
+import { keywordHash, termHash, type KeywordKey } from './keyword-hash';
 import { monthKey } from './months';
 
 /** What the analysis module needs, built once by the composition root. */
 export interface AnalysisDeps {
   cipher: DataCipher;
-  /** HMAC key of keyword hashes (deriveKeywordKey(DATA_KEY)). */
-  keywordKey: Buffer;
+  /** HMAC keys of keyword hashes, one per DATA_KEY key in its order (deriveKeywordKeys): the first keys new rows. */
+  keywordKeys: KeywordKey[];
   themeSpread: number;
   minThemeCount: number;
   minGroupSize: number;
   timeZone: string;
 }
 
+type KeywordDeps = Pick<AnalysisDeps, 'cipher' | 'keywordKeys'>;
+
+const isMysql = (em: EntityManager) => em.connection.options.type === 'mysql';
+
 /**
- * Keyword ids by hash, remembered per app: a keyword's row never changes once written (until the
- * data key is rotated, which rebuilds them), so after warm-up recording an insight reads no keyword row.
+ * The keyword rows of these words, under any configured key: word -> id. When a word has two rows
+ * (from before hashes were re-keyed, or written by an instance still on an old key), the one a key
+ * rotation keeps is chosen: the row under the first key, else the oldest (smallest id) — the
+ * rotation re-keys rows in id order and merges later ones into the first, so both choose alike.
+ */
+async function findKeywordRows(em: EntityManager, keys: KeywordKey[], words: string[]): Promise<Map<string, number>> {
+  const byHash = new Map<string, { word: string; keyIndex: number }>();
+  keys.forEach((k, keyIndex) => words.forEach((word) => byHash.set(keywordHash(k.key, word), { word, keyIndex })));
+  const hashes = [...byHash.keys()];
+  const rows: { id: unknown; hash: string }[] = await em.query(`SELECT id, hash FROM analysis_keywords WHERE hash IN (${hashes.map(() => '?').join(', ')})`, hashes);
+  const chosen = new Map<string, { id: number; underFirst: boolean }>();
+  for (const row of rows) {
+    const { word, keyIndex } = byHash.get(row.hash)!;
+    const candidate = { id: Number(row.id), underFirst: keyIndex === 0 };
+    const best = chosen.get(word);
+    if (!best || (candidate.underFirst && !best.underFirst) || (candidate.underFirst === best.underFirst && candidate.id < best.id)) chosen.set(word, candidate);
+  }
+  return new Map([...chosen].map(([word, { id }]) => [word, id]));
+}
+
+/**
+ * Keyword ids by word, remembered per app (keyed by the word's hash under the first key): a
+ * keyword's id never changes once written — a key rotation re-keys the row in place — so after
+ * warm-up recording an insight reads no keyword row.
  */
 export function createKeywordIds() {
   const ids = new Map<string, number>();
   return {
-    async idsFor(em: EntityManager, deps: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>, words: string[], now: number): Promise<number[]> {
-      const hashes = words.map((w) => keywordHash(deps.keywordKey, w));
+    async idsFor(em: EntityManager, deps: KeywordDeps, words: string[], now: number): Promise<number[]> {
+      const [first] = deps.keywordKeys;
+      const hashes = words.map((w) => keywordHash(first.key, w));
       const result = new Map<string, number>();
-      const missing = hashes.filter((h) => !ids.has(h));
+      const missing = words.map((w, i) => ({ w, h: hashes[i] })).filter(({ h }) => !ids.has(h));
       if (missing.length > 0) {
         // Found rows are committed ones (the only earlier write in a turn is its own insight): cached.
-        for (const row of await em.findBy(AnalysisKeywordEntity, { hash: In(missing) })) ids.set(row.hash, row.id);
-        const fresh = hashes.map((h, i) => ({ h, w: words[i] })).filter(({ h }) => !ids.has(h));
+        const found = await findKeywordRows(em, deps.keywordKeys, missing.map((m) => m.w));
+        for (const { w, h } of missing) if (found.has(w)) ids.set(h, found.get(w)!);
+        const fresh = missing.filter(({ h }) => !ids.has(h));
         if (fresh.length > 0) {
           // Another instance may insert the same word at the same moment: the unique hash keeps one.
           await em
             .createQueryBuilder()
             .insert()
             .into(AnalysisKeywordEntity)
-            .values(fresh.map(({ h, w }) => ({ hash: h, wordEnc: deps.cipher.encrypt(w), createdAt: now })))
+            .values(fresh.map(({ h, w }) => ({ hash: h, wordEnc: deps.cipher.encrypt(w), hashKey: first.id, mergedInto: null, createdAt: now })))
             .orIgnore()
             .execute();
-          // Not cached: this transaction may still roll back, and the rows with it.
-          for (const row of await em.findBy(AnalysisKeywordEntity, { hash: In(fresh.map((f) => f.h)) })) result.set(row.hash, row.id);
+          // A locking read on MySQL: a row another instance committed after this transaction's
+          // snapshot (its INSERT was ignored here) is invisible to a plain read. Not cached: this
+          // transaction may still roll back, and the rows with it.
+          const fresher = fresh.map((f) => f.h);
+          const rows: { id: unknown; hash: string }[] = await em.query(
+            `SELECT id, hash FROM analysis_keywords WHERE hash IN (${fresher.map(() => '?').join(', ')})${isMysql(em) ? ' LOCK IN SHARE MODE' : ''}`,
+            fresher,
+          );
+          for (const row of rows) result.set(row.hash, Number(row.id));
         }
       }
       return hashes.map((h) => ids.get(h) ?? result.get(h)!);
@@ -53,7 +88,49 @@ export function createKeywordIds() {
 
 export type KeywordIds = ReturnType<typeof createKeywordIds>;
 
-/** An insight's keywords, and the month counts they add to (one multi-row upsert each). */
+type CountTable = 'keyword_months' | 'keyword_month_departments';
+const COUNT_KEYS: Record<CountTable, string[]> = { keyword_months: ['month', 'keyword_id'], keyword_month_departments: ['keyword_id', 'month', 'department_id'] };
+
+/**
+ * Adds n to month counts (one multi-row upsert); rows are the key columns' values then n. A
+ * negative n takes a source back (a replaced report, a merged keyword): rows left at 0 are deleted,
+ * since a department row with n = 0 would still count as a department behind the theme.
+ */
+export async function addCounts(em: EntityManager, table: CountTable, rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return;
+  const key = COUNT_KEYS[table];
+  await em.query(
+    `INSERT INTO ${table} (${key.join(', ')}, n) VALUES ${rows.map((r) => `(${r.map(() => '?').join(', ')})`).join(', ')} ` +
+      (isMysql(em) ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)' : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET n = n + excluded.n`),
+    rows.flat(),
+  );
+  if (rows.some((r) => Number(r[r.length - 1]) < 0)) {
+    const ids = [...new Set(rows.map((r) => r[key.indexOf('keyword_id')]))];
+    await em.query(`DELETE FROM ${table} WHERE keyword_id IN (${ids.map(() => '?').join(', ')}) AND n <= 0`, ids);
+  }
+}
+
+/**
+ * A department report's keywords are kept in insight_keywords too, under minus its cycle task's id
+ * (insight ids are positive), so every theme query counts insights and reports alike without a
+ * UNION; their category is '' (a report has none).
+ */
+export const reportSourceId = (taskId: number): number => -taskId;
+export const REPORT_CATEGORY = '';
+
+/** Takes a source's keywords back (a department report replaced by its next version): rows and month counts. */
+export async function removeSourceKeywords(em: EntityManager, sourceId: number, timeZone: string): Promise<void> {
+  const rows: { k: unknown; d: string | null; t: unknown }[] = await em.query(
+    'SELECT keyword_id AS k, department_id AS d, created_at AS t FROM insight_keywords WHERE insight_id = ?',
+    [sourceId],
+  );
+  if (rows.length === 0) return;
+  await addCounts(em, 'keyword_months', rows.map((r) => [monthKey(timeZone, Number(r.t)), Number(r.k), -1]));
+  await addCounts(em, 'keyword_month_departments', rows.map((r) => [Number(r.k), monthKey(timeZone, Number(r.t)), r.d ?? '', -1]));
+  await em.query('DELETE FROM insight_keywords WHERE insight_id = ?', [sourceId]);
+}
+
+/** An insight's (or a department report's) keywords, and the month counts they add to (one multi-row upsert each). */
 export async function storeInsightKeywords(
   em: EntityManager,
   insight: { id: number; departmentId: string | null; category: string; createdAt: number },
@@ -67,23 +144,16 @@ export async function storeInsightKeywords(
     unique.map((keywordId) => ({ insightId: insight.id, keywordId, departmentId: insight.departmentId, category: insight.category, createdAt: insight.createdAt })),
   );
   const month = monthKey(timeZone, insight.createdAt);
-  const mysql = em.connection.options.type === 'mysql';
-  const increment = (table: string, columns: string[], key: string[], rows: unknown[][]) =>
-    em.query(
-      `INSERT INTO ${table} (${columns.join(', ')}, n) VALUES ${rows.map((r) => `(${r.map(() => '?').join(', ')}, 1)`).join(', ')} ` +
-        (mysql ? 'ON DUPLICATE KEY UPDATE n = n + 1' : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET n = n + 1`),
-      rows.flat(),
-    );
-  await increment('keyword_months', ['month', 'keyword_id'], ['month', 'keyword_id'], unique.map((k) => [month, k]));
   const department = insight.departmentId ?? '';
-  await increment('keyword_month_departments', ['keyword_id', 'month', 'department_id'], ['keyword_id', 'month', 'department_id'], unique.map((k) => [k, month, department]));
+  await addCounts(em, 'keyword_months', unique.map((k) => [month, k, 1]));
+  await addCounts(em, 'keyword_month_departments', unique.map((k) => [k, month, department, 1]));
 }
 
-/** Adds a word to the office's dictionary; false when it is there already. */
-export async function addTerm(em: EntityManager, deps: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>, word: string, addedBy: string, now: number): Promise<boolean> {
-  const hash = keywordHash(deps.keywordKey, `term:${word}`);
-  if (await em.findOneBy(AnalysisTermEntity, { hash })) return false;
-  await em.insert(AnalysisTermEntity, { hash, wordEnc: deps.cipher.encrypt(word), addedBy, createdAt: now });
+/** Adds a word to the office's dictionary; false when it is there already (under any configured key). */
+export async function addTerm(em: EntityManager, deps: KeywordDeps, word: string, addedBy: string, now: number): Promise<boolean> {
+  const [first] = deps.keywordKeys;
+  if (await em.findOneBy(AnalysisTermEntity, { hash: In(deps.keywordKeys.map((k) => termHash(k.key, word))) })) return false;
+  await em.insert(AnalysisTermEntity, { hash: termHash(first.key, word), wordEnc: deps.cipher.encrypt(word), hashKey: first.id, addedBy, createdAt: now });
   return true;
 }
 
@@ -104,26 +174,3 @@ export async function recategorize(em: EntityManager, insightId: number, categor
   await em.update(InsightKeywordEntity, { insightId }, { category });
 }
 
-/**
- * Re-keys the analysis tables when the data key is rotated (to be called by the rotation, in its
- * transaction, with the old and the new key's cipher and keyword key): each word is decrypted with
- * the old key, hashed and encrypted with the new one. Keyword ids stay, so no count moves. Apps
- * built on the old key must be restarted (their id caches hold old hashes).
- */
-export async function rekeyAnalysis(
-  em: EntityManager,
-  from: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>,
-  to: Pick<AnalysisDeps, 'cipher' | 'keywordKey'>,
-): Promise<{ keywords: number; terms: number }> {
-  const keywords = await em.find(AnalysisKeywordEntity);
-  for (const row of keywords) {
-    const word = from.cipher.decrypt(row.wordEnc);
-    await em.update(AnalysisKeywordEntity, { id: row.id }, { hash: keywordHash(to.keywordKey, word), wordEnc: to.cipher.encrypt(word) });
-  }
-  const terms = await em.find(AnalysisTermEntity);
-  for (const row of terms) {
-    const word = from.cipher.decrypt(row.wordEnc);
-    await em.update(AnalysisTermEntity, { id: row.id }, { hash: keywordHash(to.keywordKey, `term:${word}`), wordEnc: to.cipher.encrypt(word) });
-  }
-  return { keywords: keywords.length, terms: terms.length };
-}

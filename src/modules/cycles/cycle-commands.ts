@@ -131,8 +131,10 @@ async function submit(ctx: TurnContext, args: string): Promise<void> {
   if (missing.length && !task.fileId) {
     throw new UserFacingError(`还有未填写的部分：${missing.join('、')}。请用「报告 ${missing[0]} 内容」填写（没有的写「无」），或发送 .docx/.pdf 文件，再提交。`);
   }
+  const written = SECTION_KEYS.map((k) => sections[k].trim()).filter(Boolean);
   for (const k of SECTION_KEYS) if (!sections[k].trim()) sections[k] = '见附件';
   const { version, lateDays } = await recordVersion(ctx.em, ctx.services, target, { nil: false, sections, submittedBy: ctx.actor.person.id }, ctx.now);
+  await ctx.services.onDepartmentReportSubmitted?.(ctx, { taskId: task.id, departmentId: task.departmentId, countedAt: Math.min(ctx.now, cycle.periodEnd - 1), texts: written });
   await ctx.ledger({ kind: 'cycle.report.submitted', subjectType: 'cycle-task', subjectId: `${cycle.number}:${task.departmentId}`, data: { version, lateDays, attachment: Boolean(task.fileId) } });
   await refreshCard(ctx, target);
   const late = lateDays ? `已超过截止时间 ${lateDays} 天，记为逾期报送。` : version > 1 ? '已替换之前的版本（各版本均保留）。截止前仍可修改。' : '截止前仍可修改后再次提交。';

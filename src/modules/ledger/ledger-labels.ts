@@ -142,6 +142,10 @@ const DATA_DESCRIPTIONS: Record<string, Describe> = {
   deactivated: (v) => `停用：${v} 人`,
   rolesGranted: (v) => `授予角色：${v} 项`,
   rolesRevoked: (v) => `撤销角色：${v} 项`,
+  rotated: (v) => `改用新密钥加密：${v} 个密文`,
+  rekeyed: (v) => `重新计算的研判关键词散列：${v} 个`,
+  retired: (v) => `不再需要的密钥：${Array.isArray(v) && v.length ? v.join('、') : '无'}`,
+  resumed: (v) => (v ? '继续了中断的轮换' : null),
 };
 
 /**
