@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import { createLogger } from '../../src/lib/logger';
-import type { InboundSink } from '../../src/core/platform-adapter';
+import type { AdapterServices, InboundSink } from '../../src/core/platform-adapter';
 import { createWecomRobotAdapter } from '../../src/platforms/wecom-robot/robot-adapter';
 
 function crashIfAsked(): void {
@@ -25,14 +25,17 @@ async function main(): Promise<void> {
   const robot = createWecomRobotAdapter({ config: config.wecomRobot!, log });
   const adapter = {
     ...robot,
-    start: (sink: InboundSink) =>
-      robot.start({
-        async accept(event) {
-          const fresh = await sink.accept(event);
-          crashIfAsked();
-          return fresh;
+    start: (sink: InboundSink, services?: AdapterServices) =>
+      robot.start(
+        {
+          async accept(event) {
+            const fresh = await sink.accept(event);
+            crashIfAsked();
+            return fresh;
+          },
         },
-      }),
+        services,
+      ),
   };
   const app = await createApp(config, { log, adapters: [adapter] });
   const { port } = await app.start();
