@@ -404,7 +404,12 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     }
   }
 
-  async function recordOutcome(round: Round, rows: OutboundMessageRow[], outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * `sentFrom` is when the delivery began: a copy's ref is recorded as of then, so a click on that copy
+   * that was processed before the delivery finished (a fan-out of one call per person takes a while)
+   * keeps its newer ref, and the copy's update answers the click (the WeCom robot's 5 s window).
+   */
+  async function recordOutcome(round: Round, rows: OutboundMessageRow[], outcome: DeliveryOutcome, sentFrom: number): Promise<void> {
     const retryLater = new Set((outcome.retryLater ?? []).map(recipientKey));
     const invalid = new Set((outcome.invalid ?? []).map(recipientKey));
     const delivered: OutboundMessageRow[] = [];
@@ -418,7 +423,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       } else {
         const ref = outcome.cardRefs?.[row.recipient];
         if (row.kind === 'send' && row.cardId && ref) {
-          await transact((em) => em.insert(CardDeliveryEntity, { cardId: row.cardId!, platform: row.platform, recipient: row.recipient, ref, createdAt: now() }));
+          await transact((em) => em.insert(CardDeliveryEntity, { cardId: row.cardId!, platform: row.platform, recipient: row.recipient, ref, createdAt: sentFrom }));
         }
         delivered.push(row);
       }
@@ -440,8 +445,9 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       } else {
         await renewLeaseIfNeeded(round);
         await pacers.get(adapter.name)!.take();
+        const sentFrom = now();
         const outcome = await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content });
-        await recordOutcome(round, rows, outcome);
+        await recordOutcome(round, rows, outcome, sentFrom);
       }
     } catch (error) {
       await fail(round, rows, error);
@@ -455,7 +461,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     }
     for (const row of rows) {
       const delivery = await transact((em) =>
-        em.findOne(CardDeliveryEntity, { where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { id: 'DESC' } }),
+        // The newest copy or click: by time (a send is dated when it began, see recordOutcome), then as written.
+        em.findOne(CardDeliveryEntity, { where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { createdAt: 'DESC', id: 'DESC' } }),
       );
       if (!delivery) {
         await settle(round, row, { status: 'sent', sentAt: now(), lastError: 'no delivered copy to update' });
