@@ -5,7 +5,7 @@ import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../escalation/support';
 import { startInstance, type ChildInstance } from '../outbox/child-instance';
 import { BOT_ID, BOT_SECRET, FakeRobotGateway, type SentFrame } from './fake-robot-gateway';
-import { robotAdapter, type TestRobot } from './helpers';
+import { FakeSink, robotAdapter, type TestRobot } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -116,6 +116,30 @@ describe.each(testDatabases())('WeCom robot: one instance holds the connection (
     expect(gateway.connectionCount).toBe(2);
     expect(b.robot.adapter.connectionStatus()).toEqual({ state: 'connected', lease: 'holder' });
     expect((await leaseRow(b.t))?.owner).toMatch(/^robot-b@/);
+  });
+
+  it('a connection from outside (same robot, no lease) takes the robot over: no reconnect fight, the lease stays put', async () => {
+    const a = await instance('robot-a');
+    await gateway.waitFor('the first instance to connect', () => gateway.activeConnection === 1);
+    const b = await instance('robot-b');
+    await waitFor('the second instance to see the holder', () => b.robot.adapter.connectionStatus().holder !== undefined);
+
+    const outsider = robotAdapter(gateway);
+    const outsiderUp = outsider.connected();
+    try {
+      await outsider.adapter.start(new FakeSink());
+      await outsiderUp;
+      await waitFor('the holder to stand by after the takeover', () => a.robot.adapter.connectionStatus().state === 'standby');
+
+      await renewals(a.t, 5);
+      expect(gateway.connectionCount).toBe(2);
+      expect(gateway.activeConnection).toBe(2);
+      expect(a.robot.adapter.connectionStatus()).toMatchObject({ state: 'standby', lease: 'holder' });
+      expect(b.robot.adapter.connectionStatus()).toMatchObject({ lease: 'standby', holder: expect.stringMatching(/^robot-a@/) });
+      expect(a.robot.statuses).toContainEqual(expect.objectContaining({ type: 'reconnect_scheduled', standby: true }));
+    } finally {
+      await outsider.adapter.stop();
+    }
   });
 
   it('a holder killed with SIGKILL is replaced: the standby connects and sends what waits', async () => {
