@@ -185,3 +185,45 @@ describe.each(testDatabases())('WeCom robot: one instance holds the connection (
     expect(gateway.framesOf('aibot_send_msg').filter((f) => f.body.chatid === 'wang')).toHaveLength(2);
   });
 });
+
+/** The holder's side of the lease when the database cannot be reached (a fake lease; no app). */
+describe('WeCom robot: a holder that cannot renew its lease', () => {
+  it('closes its connection once its lease has ended, so a new holder never shares the robot with it', async () => {
+    const gateway = await new FakeRobotGateway().start();
+    let databaseUp = true;
+    const fail = async (): Promise<never> => {
+      throw new Error('database unreachable');
+    };
+    const lease = {
+      owner: 'robot-a@host:1:abc',
+      leaseMs: 600,
+      renewMs: 50,
+      tryAcquire: async () => (databaseUp ? true : fail()),
+      renew: async () => (databaseUp ? true : fail()),
+      release: async () => undefined,
+      holder: async () => null,
+    };
+    const robot = robotAdapter(gateway);
+    const services = { connectionLease: () => lease, sentSince: async () => [] };
+    try {
+      const up = robot.connected();
+      await robot.adapter.start(new FakeSink(), services);
+      await up;
+      expect(robot.adapter.connectionStatus()).toEqual({ state: 'connected', lease: 'holder' });
+
+      databaseUp = false;
+      await waitFor('the holder to step back', () => robot.adapter.connectionStatus().lease === 'standby');
+      await gateway.waitFor('its socket to close', () => gateway.openSockets === 0);
+      expect(robot.adapter.canDeliver()).toBe(false);
+
+      // The database is back and nobody else took the lease: it holds it again and reconnects.
+      const again = robot.connected();
+      databaseUp = true;
+      await again;
+      expect(robot.adapter.connectionStatus()).toEqual({ state: 'connected', lease: 'holder' });
+    } finally {
+      await robot.adapter.stop();
+      await gateway.stop();
+    }
+  });
+});

@@ -182,12 +182,14 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
 
   async function leaseStep(): Promise<void> {
     if (!lease || stopped) return;
+    // The database dates the lease at least this late: counting from here never overestimates it.
+    const asOf = Date.now();
     try {
       if (holding) {
-        if (await lease.renew()) heldUntil = Date.now() + lease.leaseMs;
+        if (await lease.renew()) heldUntil = asOf + lease.leaseMs;
         else await loseLease('another instance holds the lease');
       } else if (await lease.tryAcquire()) {
-        await becomeHolder();
+        await becomeHolder(asOf);
       } else {
         otherHolder = (await lease.holder())?.owner;
       }
@@ -198,9 +200,9 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
     }
   }
 
-  async function becomeHolder(): Promise<void> {
+  async function becomeHolder(asOf: number): Promise<void> {
     holding = true;
-    heldUntil = Date.now() + lease!.leaseMs;
+    heldUntil = asOf + lease!.leaseMs;
     otherHolder = undefined;
     await countRecentSends();
     if (stopped || !holding) return;
