@@ -9,8 +9,13 @@ import { FakeSink, robotAdapter, type TestRobot } from './helpers';
 
 jest.setTimeout(90_000);
 
-/** A short lease so the tests see several renewals and a takeover quickly (production: 30 s / 10 s). */
-const LEASE = { leaseMs: 1500, renewMs: 200 };
+/**
+ * Frequent renewals so the tests see several quickly (production: 30 s / 10 s). The lease itself stays
+ * long enough that a busy machine stalling the holder for a second or two does not let it run out: a
+ * stopped holder releases it and a killed one is recognised as a dead process on this host, so no
+ * test here waits for it to run out (test/kernel/connection-lease.test.ts covers that).
+ */
+const LEASE = { leaseMs: 10_000, renewMs: 200 };
 
 /**
  * Two app instances in WECOM_MODE=robot on one database (one SQLite file in this process, or one
@@ -160,6 +165,29 @@ describe.each(testDatabases())('WeCom robot: one instance holds the connection (
     await gateway.waitFor('the message', () => framesWith('接管后的消息').length > 0);
     expect(framesWith('接管后的消息')).toEqual([expect.objectContaining({ connection: connectionsBefore + 2 })]);
     expect((await leaseRow(b.t))?.owner).toMatch(/^robot-b@/);
+  });
+
+  it('a holder on another host that dies is replaced once its lease has run out, not before', async () => {
+    const first = await instance('robot-observer');
+    await first.robot.adapter.stop();
+    await first.t.app.dataSource.query('DELETE FROM connection_leases');
+    const connectionsBefore = gateway.connectionCount;
+    const child = await startInstance(
+      { ...apps[0].env, ...robotEnv(), INSTANCE_ID: 'robot-far', FAKE_HOSTNAME: 'another-host', ROBOT_LEASE_MS: '3000', ROBOT_LEASE_RENEW_MS: '200' },
+      path.join('test', 'wecom-robot', 'robot-instance-harness.ts'),
+    );
+    children.push(child);
+    await gateway.waitFor('the far instance to connect', () => gateway.activeConnection === connectionsBefore + 1);
+    const b = await instance('robot-b');
+    await waitFor('the standby to see it as holder', () => /^robot-far@another-host:/.test(b.robot.adapter.connectionStatus().holder ?? ''));
+
+    await child.kill();
+    const [{ lease_until: leaseUntil }] = (await first.t.app.dataSource.query('SELECT lease_until FROM connection_leases')) as { lease_until: string | number }[];
+    await gateway.waitFor('the standby to connect', () => gateway.activeConnection === connectionsBefore + 2, 20_000);
+    // Taken over only after the dead holder's last lease had ended (the far host's death is not visible here).
+    const [{ acquired_at: acquiredAt, owner }] = (await first.t.app.dataSource.query('SELECT acquired_at, owner FROM connection_leases')) as { acquired_at: string | number; owner: string }[];
+    expect(owner).toMatch(/^robot-b@/);
+    expect(Number(acquiredAt)).toBeGreaterThan(Number(leaseUntil));
   });
 
   it('a new holder counts what the previous one sent against the per-conversation limits', async () => {
