@@ -12,6 +12,7 @@ import { Cycles1764560000000 } from './1764560000000-cycles';
 import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 import { CardBatches1764580000000 } from './1764580000000-card-batches';
 import { KeywordHashKeys1764590000000 } from './1764590000000-keyword-hash-keys';
+import { ConnectionLeases1764600000000 } from './1764600000000-connection-leases';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   UnitReports1764570000000,
   CardBatches1764580000000,
   KeywordHashKeys1764590000000,
+  ConnectionLeases1764600000000,
 ];

@@ -16,7 +16,8 @@ import { themesForPeriod } from './modules/analysis/analysis-queries';
 import { projectRoot } from './lib/project-root';
 import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
-import { createOutboxDispatcher, createPacer, enqueueOutbound, type OutboxDispatcher } from './core/outbox';
+import { createOutboxDispatcher, createPacer, enqueueOutbound, sentSince, type OutboxDispatcher } from './core/outbox';
+import { createConnectionLease } from './core/connection-lease';
 import { createSharedPacer } from './core/shared-pacer';
 import { createInboundStore, type InboundStore } from './core/inbound-store';
 import type { PlatformName } from './core/messages';
@@ -46,7 +47,7 @@ import { mimeTypeFor, storeFile } from './core/file-store';
 import { createDeadLetterAlert } from './modules/escalation/dead-letter-alert';
 import { describeSync, syncDirectories } from './modules/org/directory-sync';
 import { createPlatformAdapters } from './platforms';
-import type { PlatformAdapter } from './core/platform-adapter';
+import type { AdapterServices, PlatformAdapter } from './core/platform-adapter';
 import { createConsoleRouter } from './platforms/console/console-routes';
 import { createHttpServer, type Readiness } from './http/create-http-server';
 import type Router from '@koa/router';
@@ -187,6 +188,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
   });
 
+  const adapterServices: AdapterServices = {
+    // Leases time real seconds between instances: the wall clock, never a test's fixed `now`.
+    connectionLease: (name, timing) => createConnectionLease({ transact, name, instanceId: config.instanceId, now: Date.now, ...timing }),
+    sentSince: (platform, since) => transact((em) => sentSince(em, cipher, platform, since)),
+  };
+
   const routers: Router[] = adapters.flatMap((a) => (a.routes ? [a.routes()] : []));
   if (config.console) {
     const storeUpload = async (file: { name: string; data: Buffer }) =>
@@ -226,7 +233,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         server!.once('error', (error) => reject(listenStartupError(error, config.http)));
         server!.listen(config.http.port, config.http.host, () => resolve());
       });
-      for (const adapter of adapters) await adapter.start(inbound);
+      for (const adapter of adapters) await adapter.start(inbound, adapterServices);
       inbound.start();
       outbox.start();
       await transact(async (em) => {

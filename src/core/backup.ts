@@ -25,7 +25,7 @@ type SqliteConstructor = new (file: string, options: { readonly?: boolean; fileM
 const Database = require('better-sqlite3') as SqliteConstructor;
 
 /** Tables a freshly started empty database already fills (the key registry), which a restore replaces. */
-const IGNORED_WHEN_EMPTY = new Set(['migrations', 'data_keys', 'maintenance_locks']);
+const IGNORED_WHEN_EMPTY = new Set(['migrations', 'data_keys', 'maintenance_locks', 'connection_leases']);
 
 const knownMigrationNames = (): Set<string> => new Set(migrations.map((M) => new M().name));
 

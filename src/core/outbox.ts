@@ -8,7 +8,7 @@ import type { Card, OutboundContent, OutboundPriority, PlatformName, Recipient }
 import { createCoalescingPoller } from '../lib/coalescing-poller';
 import { insertRows } from '../db/bulk-insert';
 import { PlatformApiError } from './errors';
-import { recipientKey, type DeliveryOutcome, type PlatformAdapter } from './platform-adapter';
+import { recipientKey, type DeliveryOutcome, type PlatformAdapter, type SentMessage } from './platform-adapter';
 import { recordCardBatches } from './card-store';
 
 /*
@@ -101,6 +101,23 @@ async function resolveContent(em: EntityManager, cipher: DataCipher, stored: Out
   const row = await em.findOneByOrFail(CardEntity, { id: stored.sharedCardId });
   const { card } = JSON.parse(cipher.decrypt(row.contentEnc)) as { card: Card };
   return { kind: 'card', card: { ...card, state: row.state } };
+}
+
+/**
+ * What was sent on a platform since `since`, oldest first: a new holder of the WeCom robot's
+ * connection counts it against the per-conversation limits (the previous holder's counts were in
+ * its memory). A shared card reference is one message: its content is not read.
+ */
+export async function sentSince(em: EntityManager, cipher: DataCipher, platform: PlatformName, since: number): Promise<SentMessage[]> {
+  const rows = (await em.query('SELECT recipient, sent_at, content_enc FROM outbound_messages WHERE platform = ? AND sent_at >= ? ORDER BY sent_at', [platform, since])) as {
+    recipient: string;
+    sent_at: number | string;
+    content_enc: string;
+  }[];
+  return rows.map((row) => {
+    const stored = JSON.parse(cipher.decrypt(row.content_enc)) as OutboundContent | SharedCardRef;
+    return { recipient: parseRecipientKey(row.recipient), sentAt: Number(row.sent_at), content: 'sharedCardId' in stored ? null : stored };
+  });
 }
 
 const OUTBOUND_COLUMNS = [
@@ -310,15 +327,19 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
   }
 
   async function claimDueRows(round: Round): Promise<OutboundMessageRow[]> {
+    // A platform this instance cannot send on now (another instance holds its connection) is left to the others.
+    const unavailable = options.adapters.filter((a) => a.canDeliver && !a.canDeliver()).map((a) => a.name as string);
     return transact(async (em) => {
       const at = now();
-      const candidates = await em
+      const query = em
         .getRepository(OutboundMessageEntity)
         .createQueryBuilder('m')
         .select(['m.id', 'm.groupId'])
         .where('m.status = :status', { status: 'pending' })
         .andWhere('m.next_attempt_at <= :at', { at })
-        .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
+        .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at });
+      if (unavailable.length) query.andWhere('m.platform NOT IN (:...unavailable)', { unavailable });
+      const candidates = await query
         // Alerts first, then replies, then bulk fan-outs; in order of writing within each.
         .orderBy('m.priority', 'ASC')
         .addOrderBy('m.id', 'ASC')
@@ -415,7 +436,12 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     }
   }
 
-  async function recordOutcome(round: Round, rows: OutboundMessageRow[], outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * `sentFrom` is when the delivery began: a copy's ref is recorded as of then, so a click on that copy
+   * that was processed before the delivery finished (a fan-out of one call per person takes a while)
+   * keeps its newer ref, and the copy's update answers the click (the WeCom robot's 5 s window).
+   */
+  async function recordOutcome(round: Round, rows: OutboundMessageRow[], outcome: DeliveryOutcome, sentFrom: number): Promise<void> {
     const retryLater = new Set((outcome.retryLater ?? []).map(recipientKey));
     const invalid = new Set((outcome.invalid ?? []).map(recipientKey));
     const delivered: OutboundMessageRow[] = [];
@@ -424,11 +450,12 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         options.log.warn({ outboundId: row.id, platform: row.platform }, 'recipient unknown to the platform');
         await settle(round, row, { status: 'invalid', lastError: 'recipient unknown to the platform' });
       } else if (retryLater.has(row.recipient)) {
-        await settle(round, row, { nextAttemptAt: now() + 60_000, lastError: 'throttled for this recipient' });
+        const later = outcome.retryAfterMs ?? 60_000;
+        await settle(round, row, { nextAttemptAt: now() + later, lastError: later ? 'throttled for this recipient' : 'not sendable by this instance now' });
       } else {
         const ref = outcome.cardRefs?.[row.recipient];
         if (row.kind === 'send' && row.cardId && ref) {
-          await transact((em) => em.insert(CardDeliveryEntity, { cardId: row.cardId!, platform: row.platform, recipient: row.recipient, ref, createdAt: now() }));
+          await transact((em) => em.insert(CardDeliveryEntity, { cardId: row.cardId!, platform: row.platform, recipient: row.recipient, ref, createdAt: sentFrom }));
         }
         delivered.push(row);
       }
@@ -457,8 +484,9 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       } else {
         await renewLeaseIfNeeded(round);
         await pacers.get(adapter.name)!.take();
+        const sentFrom = now();
         const outcome = await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content });
-        await recordOutcome(round, rows, outcome);
+        await recordOutcome(round, rows, outcome, sentFrom);
       }
     } catch (error) {
       await fail(round, rows, error);
@@ -472,7 +500,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     }
     for (const row of rows) {
       const delivery = await transact((em) =>
-        em.findOne(CardDeliveryEntity, { where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { id: 'DESC' } }),
+        // The newest copy or click: by time (a send is dated when it began, see recordOutcome), then as written.
+        em.findOne(CardDeliveryEntity, { where: { cardId: row.cardId!, platform: row.platform, recipient: row.recipient }, order: { createdAt: 'DESC', id: 'DESC' } }),
       );
       if (!delivery) {
         await settle(round, row, { status: 'sent', sentAt: now(), lastError: 'no delivered copy to update' });

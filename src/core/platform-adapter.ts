@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { BotEvent } from './events';
 import type { Card, OutboundContent, PlatformName, Recipient } from './messages';
+import type { ConnectionLease } from './connection-lease';
 
 /**
  * Where a platform hands inbound events. `accept` stores the event durably (de-duplicated by
@@ -33,6 +34,8 @@ export interface DeliveryOutcome {
   cardBatches?: CardBatch[];
   /** Throttled per recipient (DingTalk flowControlledStaffIdList): try these again later. */
   retryLater?: Recipient[];
+  /** When to try `retryLater` again (default a minute); 0 when this instance merely cannot send now (another may). */
+  retryAfterMs?: number;
   /** Unknown to the platform (invalidStaffIdList, WeCom invaliduser): reported, never retried. */
   invalid?: Recipient[];
 }
@@ -50,10 +53,26 @@ export interface DirectorySnapshot {
   people: { id: string; name: string; departmentIds: string[] }[];
 }
 
+/** A message the outbox sent on a platform (for limits that must survive a change of sender). */
+export interface SentMessage {
+  recipient: Recipient;
+  sentAt: number;
+  /** What was sent; null for a card copy sent by reference (a shared card: one message). */
+  content: OutboundContent | null;
+}
+
+/** Kernel services a transport may use, handed over by the composition root at start. */
+export interface AdapterServices {
+  /** A lease in the database on a connection only one instance may hold (see core/connection-lease.ts). */
+  connectionLease(name: string, timing?: { leaseMs?: number; renewMs?: number }): ConnectionLease;
+  /** Messages sent on `platform` since `since` (epoch ms), oldest first. */
+  sentSince(platform: PlatformName, since: number): Promise<SentMessage[]>;
+}
+
 export interface PlatformAdapter {
   readonly name: PlatformName;
   /** Connect (stream transports) or keep the sink for HTTP routes. */
-  start(sink: InboundSink): Promise<void>;
+  start(sink: InboundSink, services?: AdapterServices): Promise<void>;
   /** Leave nothing running: sockets, timers, intervals. */
   stop(): Promise<void>;
   /** HTTP transports mount their callback routes here. */
@@ -75,6 +94,11 @@ export interface PlatformAdapter {
   configurationProblems?(): string[];
   /** Transports that hold a connection (WeCom robot): its state and last error, shown by /readyz. */
   connectionStatus?(): { state: string; lastError?: string };
+  /**
+   * False while this instance cannot send on this platform but another may (WeCom robot: another
+   * instance holds the connection, or ours is not up): the dispatcher does not claim its messages.
+   */
+  canDeliver?(): boolean;
   /** Maximum calls per second the dispatcher should make to this platform. */
   readonly sendRateLimitPerSecond?: number;
 }

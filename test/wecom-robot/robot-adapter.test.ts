@@ -196,7 +196,11 @@ describe('WeCom robot adapter (real SDK, fake gateway)', () => {
   it('never goes over a conversation limit: the excess is handed back to be sent later', async () => {
     const to = (userId: string) => ({ recipients: [{ kind: 'user' as const, userId }], content: { kind: 'text' as const, text: '通知' } });
     for (let i = 0; i < 3; i++) expect(await robot.adapter.deliver(to('wang'))).toEqual({ invalid: [], retryLater: [] });
-    expect(await robot.adapter.deliver(to('wang'))).toEqual({ invalid: [], retryLater: [{ kind: 'user', userId: 'wang' }] });
+    const over = await robot.adapter.deliver(to('wang'));
+    expect(over).toMatchObject({ invalid: [], retryLater: [{ kind: 'user', userId: 'wang' }] });
+    // Tried again when the minute's window has room (the outbox's default would be a minute anyway).
+    expect(over.retryAfterMs).toBeGreaterThan(0);
+    expect(over.retryAfterMs).toBeLessThanOrEqual(60_000);
     expect(await robot.adapter.deliver(to('liu'))).toEqual({ invalid: [], retryLater: [] });
     expect(gateway.framesOf('aibot_send_msg').filter((f) => f.body.chatid === 'wang')).toHaveLength(3);
   });
@@ -217,7 +221,9 @@ describe('WeCom robot adapter (real SDK, fake gateway)', () => {
     gateway.dropAll();
     await gateway.waitFor('the socket to close', () => gateway.openSockets === 0);
     const recipients = [{ kind: 'user' as const, userId: 'liu' }, { kind: 'group' as const, groupId: 'g' }];
-    expect(await robot.adapter.deliver({ recipients, content: { kind: 'text', text: 'x' } })).toMatchObject({ retryLater: recipients });
+    // Handed back at once: no dispatcher claims it while the connection is down (canDeliver is false).
+    expect(await robot.adapter.deliver({ recipients, content: { kind: 'text', text: 'x' } })).toMatchObject({ retryLater: recipients, retryAfterMs: 0 });
+    expect(robot.adapter.canDeliver()).toBe(false);
     const error = await robot.adapter.updateCard({ kind: 'user', userId: 'liu' }, 'card-1@abc', sampleCard({ state: '已阅' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PlatformApiError);
     expect((error as PlatformApiError).details.retryable).toBe(true);

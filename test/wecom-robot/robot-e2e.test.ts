@@ -31,7 +31,7 @@ describe.each(testDatabases())('WeCom robot mode end to end (%s)', (database) =>
     expect(t.app.adapters.map((a) => a.name)).toEqual(['wecom']);
     const response = await t.request.get('/readyz');
     expect(response.status).toBe(200);
-    expect(response.body.checks.wecom).toEqual({ connection: { state: 'connected' } });
+    expect(response.body.checks.wecom).toEqual({ connection: { state: 'connected', lease: 'holder' } });
   });
 
   it('answers a message: the frame is stored, processed, and the reply goes out over the connection', async () => {

@@ -4,7 +4,9 @@
  * windows; a delivery that would go over is not sent but handed back to the outbox
  * (`retryLater`, tried again a minute later without counting an attempt). A delivery of several
  * parts reserves all of them or none, so a retry never repeats parts already sent.
- * The counts live in memory: one instance holds the robot connection, and a restart starts afresh.
+ * The counts live in memory, in the one instance that holds the robot connection (the lease). When
+ * an instance becomes the holder it starts from what the outbox sent in the last hour (`record`),
+ * so a failover or a restart does not open a fresh window.
  */
 export interface ConversationLimits {
   perMinute: number;
@@ -36,6 +38,33 @@ export class ConversationPacer {
     for (let i = 0; i < count; i++) times.push(at);
     this.sent.set(chatId, times);
     return true;
+  }
+
+  /** Counts `count` messages sent to `chatId` at `at` (by an earlier holder of the connection). */
+  record(chatId: string, at: number, count = 1): void {
+    const times = this.sent.get(chatId) ?? [];
+    for (let i = 0; i < count; i++) times.push(at);
+    times.sort((a, b) => a - b);
+    this.sent.set(chatId, times);
+  }
+
+  /** Forgets every count (before counting afresh from the outbox). */
+  clear(): void {
+    this.sent.clear();
+  }
+
+  /** How long until `count` more messages to `chatId` fit in both windows (0: now). */
+  waitMs(chatId: string, count = 1): number {
+    const at = this.now();
+    const times = (this.sent.get(chatId) ?? []).filter((t) => at - t < HOUR);
+    const fitIn = (window: number, limit: number, inWindow: number[]) => {
+      if (inWindow.length + count <= limit) return 0;
+      // The oldest messages leave the window first: wait until enough of them have.
+      const leaving = inWindow[inWindow.length + count - limit - 1];
+      return leaving === undefined ? window : window - (at - leaving);
+    };
+    const lastMinute = times.filter((t) => at - t < MINUTE);
+    return Math.max(0, fitIn(MINUTE, this.limits.perMinute, lastMinute), fitIn(HOUR, this.limits.perHour, times));
   }
 
   /** Gives back a reservation whose messages were not sent (the call failed before WeCom took them). */

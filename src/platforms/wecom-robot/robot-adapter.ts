@@ -2,9 +2,11 @@ import type { WecomRobotConfig } from '../../config/load-config';
 import { PlatformApiError } from '../../core/errors';
 import type { BotEvent } from '../../core/events';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
+import type { ConnectionLease } from '../../core/connection-lease';
 import type { Logger } from '../../lib/logger';
 import {
   recipientKey,
+  type AdapterServices,
   type DeliveryOutcome,
   type DeliveryRequest,
   type DirectorySnapshot,
@@ -35,6 +37,12 @@ import { decodeCardRef, frameToEvent, type RobotFileRef } from './robot-events';
  * out as a proactive message (aibot_send_msg to the person's userid or the group's chatid), so
  * a reply does not depend on the frame it answers still being answerable; only a card update
  * answers the click's frame (aibot_respond_update_msg, possible within 5 s of the click).
+ *
+ * WeCom keeps one connection per robot, so of several instances on one database only the holder
+ * of the lease `wecom-robot:<bot id>` (core/connection-lease.ts) opens it: it renews the lease
+ * while it runs; the others stand by, try to take the lease every renewal period, and connect once
+ * they have it. Only the holder sends: the others' dispatchers do not claim `wecom` messages
+ * (canDeliver). Without the kernel's services (adapter tests) the adapter connects on its own.
  */
 
 export interface WecomRobotAdapterDeps {
@@ -48,6 +56,8 @@ export interface WecomRobotAdapterDeps {
   connectWaitMs?: number;
   /** Injected by tests: the directory client (address-book secret). */
   directoryClient?: WecomClient;
+  /** The connection lease's timing (tests); the defaults are 30 s, renewed every 10 s. */
+  lease?: { leaseMs?: number; renewMs?: number };
 }
 
 /** Markdown a robot message carries; longer text goes in parts (the group robot's documented 4,096 bytes). */
@@ -90,14 +100,15 @@ export interface WecomRobotAdapter extends PlatformAdapter {
   updateCard(recipient: Recipient, ref: string, card: Card): Promise<void>;
   downloadFile(file: { ref: string; name: string }): Promise<{ data: Buffer; name: string; mimeType?: string }>;
   configurationProblems(): string[];
-  connectionStatus(): { state: string; lastError?: string };
+  connectionStatus(): { state: string; lastError?: string; lease?: 'holder' | 'standby'; holder?: string };
+  canDeliver(): boolean;
 }
 
 export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobotAdapter {
   const { config } = deps;
   const log = deps.log.child({ platform: 'wecom', transport: 'robot' });
   const now = deps.now ?? Date.now;
-  const pacer = new ConversationPacer(deps.limits ?? ROBOT_LIMITS);
+  const pacer = new ConversationPacer(deps.limits ?? ROBOT_LIMITS, now);
   const connectWaitMs = deps.connectWaitMs ?? 5000;
   const directory =
     deps.directoryClient ??
@@ -105,6 +116,14 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
   let sink: InboundSink | null = null;
   let stopped = true;
   const storeRetries = new Set<NodeJS.Timeout>();
+  let services: AdapterServices | undefined;
+  let lease: ConnectionLease | undefined;
+  /** This instance holds the lease (always, without a lease); until when, as far as it knows. */
+  let holding = false;
+  let heldUntil = 0;
+  let otherHolder: string | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
+  let leaseTick: Promise<void> | undefined;
 
   const connection = new RobotConnection({
     botId: config.botId,
@@ -143,6 +162,70 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
         void store(event, attempt + 1);
       }, delay);
       storeRetries.add(timer);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The lease: one instance holds the robot's connection.
+
+  /** Runs one lease step now, then every renewal period, until stop(). */
+  function scheduleLeaseTick(delayMs: number): void {
+    if (stopped || !lease) return;
+    leaseTimer = setTimeout(() => {
+      leaseTimer = undefined;
+      leaseTick = leaseStep().finally(() => {
+        leaseTick = undefined;
+        scheduleLeaseTick(lease!.renewMs);
+      });
+    }, delayMs);
+  }
+
+  async function leaseStep(): Promise<void> {
+    if (!lease || stopped) return;
+    // The database dates the lease at least this late: counting from here never overestimates it.
+    const asOf = Date.now();
+    try {
+      if (holding) {
+        if (await lease.renew()) heldUntil = asOf + lease.leaseMs;
+        else await loseLease('another instance holds the lease');
+      } else if (await lease.tryAcquire()) {
+        await becomeHolder(asOf);
+      } else {
+        otherHolder = (await lease.holder())?.owner;
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'wecom robot: connection lease not renewed/checked (database)');
+      // Our lease may have ended meanwhile and another instance taken the robot: step back in time.
+      if (holding && Date.now() >= heldUntil) await loseLease('lease not renewed before it ended');
+    }
+  }
+
+  async function becomeHolder(asOf: number): Promise<void> {
+    holding = true;
+    heldUntil = asOf + lease!.leaseMs;
+    otherHolder = undefined;
+    await countRecentSends();
+    if (stopped || !holding) return;
+    log.info('wecom robot: this instance holds the connection lease');
+    await connection.start();
+  }
+
+  async function loseLease(reason: string): Promise<void> {
+    holding = false;
+    log.warn({ reason }, 'wecom robot: connection lease lost, standing by');
+    await connection.stop();
+  }
+
+  /** The per-conversation windows as the outbox saw them (an earlier holder's sends included). */
+  async function countRecentSends(): Promise<void> {
+    if (!services) return;
+    pacer.clear();
+    try {
+      for (const sent of await services.sentSince('wecom', now() - 60 * 60_000)) {
+        pacer.record(chatIdOf(sent.recipient), sent.sentAt, sent.content ? messageCount(sent.content) : 1);
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'wecom robot: recent sends not counted (database); limits count from now');
     }
   }
 
@@ -206,6 +289,18 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
     return { ...outcome, cardRefs };
   }
 
+  function deliverContent(recipients: Recipient[], content: OutboundContent): Promise<DeliveryOutcome> {
+    switch (content.kind) {
+      case 'text':
+      case 'markdown':
+        return sendToAll(recipients, bodiesOf(content));
+      case 'card':
+        return deliverCard(recipients, content.card);
+      case 'file':
+        return deliverFile(recipients, content);
+    }
+  }
+
   async function deliverFile(recipients: Recipient[], content: Extract<OutboundContent, { kind: 'file' }>): Promise<DeliveryOutcome> {
     let mediaId: string;
     try {
@@ -231,10 +326,19 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
     // No global robot limit is documented; the per-conversation limits are kept by the pacer.
     sendRateLimitPerSecond: 20,
 
-    async start(inbound: InboundSink): Promise<void> {
+    async start(inbound: InboundSink, kernel?: AdapterServices): Promise<void> {
       sink = inbound;
       stopped = false;
-      await connection.start();
+      services = kernel;
+      lease = kernel?.connectionLease(`wecom-robot:${config.botId}`.slice(0, 64), deps.lease);
+      if (!lease) {
+        holding = true;
+        await connection.start();
+        return;
+      }
+      // The first try at once, so a single instance connects at start-up.
+      await leaseStep();
+      scheduleLeaseTick(lease.renewMs);
     },
 
     async stop(): Promise<void> {
@@ -242,29 +346,38 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
       sink = null;
       for (const timer of storeRetries) clearTimeout(timer);
       storeRetries.clear();
+      clearTimeout(leaseTimer);
+      leaseTimer = undefined;
+      await leaseTick;
       await connection.stop();
+      if (lease && holding) {
+        // Handed on at once: a standby takes over at its next try instead of waiting the lease out.
+        await lease.release().catch((error: unknown) => log.warn({ err: error }, 'wecom robot: connection lease not released; it ends by itself'));
+      }
+      holding = false;
+    },
+
+    canDeliver() {
+      return holding && connection.connected;
     },
 
     async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
       const { content, recipients } = request;
       if (recipients.length === 0) return {};
       pacer.prune();
-      if (!(await connection.waitUntilConnected(connectWaitMs))) {
-        // Reconnecting, or another instance holds the robot: handed back to the outbox, tried again a
-        // minute later without counting an attempt, so an outage or a standby never dead-letters it.
-        log.warn({ state: connection.state, count: recipients.length }, 'wecom robot: not connected, delivery handed back for later');
-        return { retryLater: recipients };
+      if (!holding || !(await connection.waitUntilConnected(connectWaitMs))) {
+        // Reconnecting, or another instance holds the robot: handed back to the outbox at once without
+        // counting an attempt; no dispatcher claims it while it cannot be sent (canDeliver), and the
+        // holder sends it as soon as it is connected — an outage or a standby never dead-letters it.
+        log.warn({ state: connection.state, count: recipients.length }, 'wecom robot: not connected, delivery handed back');
+        return { retryLater: recipients, retryAfterMs: 0 };
       }
-      switch (content.kind) {
-        case 'text':
-          return sendToAll(recipients, markdownBodies(content.text));
-        case 'markdown':
-          return sendToAll(recipients, markdownBodies(withTitle(content.title, content.markdown)));
-        case 'card':
-          return deliverCard(recipients, content.card);
-        case 'file':
-          return deliverFile(recipients, content);
-      }
+      const outcome = await deliverContent(recipients, content);
+      if (!outcome.retryLater?.length) return outcome;
+      // Lost the connection meanwhile: whoever has it next sends the rest at once. Else a
+      // conversation's limit: when its window has room again.
+      const retryAfterMs = connection.connected ? Math.max(1000, ...outcome.retryLater.map((r) => pacer.waitMs(chatIdOf(r), messageCount(content)))) : 0;
+      return { ...outcome, retryAfterMs };
     },
 
     async updateCard(recipient, ref, card) {
@@ -311,9 +424,23 @@ export function createWecomRobotAdapter(deps: WecomRobotAdapterDeps): WecomRobot
 
     connectionStatus() {
       const lastError = connection.lastError;
-      return { state: connection.state, ...(lastError ? { lastError } : {}) };
+      if (!lease) return { state: connection.state, ...(lastError ? { lastError } : {}) };
+      if (!holding) return { state: 'standby', lease: 'standby', ...(otherHolder ? { holder: otherHolder } : {}) };
+      return { state: connection.state, lease: 'holder', ...(lastError ? { lastError } : {}) };
     },
   };
+}
+
+/** The markdown messages a text or markdown content goes out as. */
+function bodiesOf(content: Extract<OutboundContent, { kind: 'text' | 'markdown' }>): MessageBody[] {
+  return markdownBodies(content.kind === 'text' ? content.text : withTitle(content.title, content.markdown));
+}
+
+/** How many robot messages a content takes (its parts; a card or file is one). */
+function messageCount(content: OutboundContent): number {
+  if (content.kind === 'text' || content.kind === 'markdown') return bodiesOf(content).length;
+  if (content.kind === 'card' && !isInteractive(content.card)) return markdownBodies(renderCardAsMarkdown(content.card)).length;
+  return 1;
 }
 
 /** In the markdown subset WeCom renders (no tables), as the self-built app sends it. */
