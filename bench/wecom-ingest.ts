@@ -17,7 +17,9 @@
  *                                   BENCH_PROF=<dir> writes a CPU profile of the server)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -40,7 +42,7 @@ const KEYS = {
 const AGENT_ID = '1000002';
 
 type Role = 'bare' | 'app' | 'fake-wecom' | 'parts';
-type ChildMessage = { ready: number } | { count: number } | { cpuMicros: number } | { parts: PartCosts };
+type ChildMessage = { ready: number } | { count: number } | { cpuMicros: number; processed?: number } | { parts: PartCosts };
 
 /** CPU µs per callback of each necessary part of the route, measured alone (role 'parts'). */
 interface PartCosts {
@@ -180,7 +182,13 @@ async function serveApp(): Promise<void> {
   }
   process.send!({ ready: port });
   process.on('message', async (message: { cmd: string }) => {
-    if (message.cmd === 'cpu') return sendCpu();
+    if (message.cmd === 'cpu') {
+      // The CPU first, then how many events processing has handled so far (their CPU is in the figure).
+      const usage = process.cpuUsage();
+      const [row] = await app.dataSource.query("SELECT COUNT(*) AS n FROM inbound_events WHERE status = 'processed'");
+      process.send!({ cpuMicros: usage.user + usage.system, processed: Number(row.n) });
+      return;
+    }
     if (message.cmd === 'count') {
       const [row] = await app.dataSource.query('SELECT COUNT(*) AS n FROM inbound_events');
       process.send!({ count: Number(row.n) });
@@ -215,6 +223,18 @@ function ask<T extends ChildMessage>(child: ChildProcess, cmd: string): Promise<
     child.once('message', (message: T) => resolve(message));
     child.send({ cmd });
   });
+}
+
+/**
+ * With BENCH_PERF_SIGNAL=<file>, the orchestrator writes "start <pid>" into the file just before the
+ * app's timed run and "stop" right after it, and waits a second each time, so an outside profiler
+ * (perf record -p <pid>, see docs) samples exactly that run.
+ */
+async function profileWindow(mark: 'start' | 'stop', child: ChildProcess): Promise<void> {
+  const file = process.env.BENCH_PERF_SIGNAL;
+  if (!file) return;
+  fs.writeFileSync(file, mark === 'start' ? `start ${child.pid}\n` : 'stop\n');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -266,6 +286,8 @@ interface LoadResult {
   /** CPU time per answered request, in µs: the server's (when asked for) and this client's. */
   serverCpuUs?: number;
   clientCpuUs: number;
+  /** Events the server's processing handled between the first request and the last answer. */
+  processedDuringRun?: number;
   p50: number;
   p99: number;
   ok: number;
@@ -274,8 +296,8 @@ interface LoadResult {
   timeouts: number;
 }
 
-function serverCpuMicros(server: ChildProcess): Promise<number> {
-  return ask<{ cpuMicros: number }>(server, 'cpu').then((message) => message.cpuMicros);
+function serverCpu(server: ChildProcess): Promise<{ cpuMicros: number; processed?: number }> {
+  return ask<{ cpuMicros: number; processed?: number }>(server, 'cpu');
 }
 
 /** One run of `amount` callbacks; with `server`, also the CPU the server spent until the last answer. */
@@ -283,7 +305,7 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
   // autocannon ships no types; its result is a thenable that is also an event emitter.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const autocannon = require('autocannon') as (options: object) => PromiseLike<Record<string, any>> & NodeJS.EventEmitter;
-  const serverCpuBefore = server ? await serverCpuMicros(server) : 0;
+  const serverBefore = server ? await serverCpu(server) : { cpuMicros: 0 };
   const started = process.hrtime.bigint();
   const clientCpu = process.cpuUsage();
   const run = autocannon({
@@ -303,17 +325,20 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
   // answer instead. The server's CPU is read then too, not counting the processing that goes on.
   let lastAnswerAt = started;
   let answers = 0;
-  let serverCpuAtLastAnswer: Promise<number> | undefined;
+  let serverAtLastAnswer: Promise<{ cpuMicros: number; processed?: number }> | undefined;
   run.on('response', () => {
     lastAnswerAt = process.hrtime.bigint();
-    if (++answers === amount && server) serverCpuAtLastAnswer = serverCpuMicros(server);
+    if (++answers === amount && server) serverAtLastAnswer = serverCpu(server);
   });
   const result = await run;
   const clientCpuUsed = process.cpuUsage(clientCpu);
   const ok: number = result['2xx'];
+  const serverAfter = server ? await (serverAtLastAnswer ?? serverCpu(server)) : { cpuMicros: 0 };
   return {
     rps: ok / (Number(lastAnswerAt - started) / 1e9),
-    serverCpuUs: server ? ((await (serverCpuAtLastAnswer ?? serverCpuMicros(server))) - serverCpuBefore) / ok : undefined,
+    serverCpuUs: server ? (serverAfter.cpuMicros - serverBefore.cpuMicros) / ok : undefined,
+    processedDuringRun:
+      serverAfter.processed !== undefined && serverBefore.processed !== undefined ? serverAfter.processed - serverBefore.processed : undefined,
     clientCpuUs: (clientCpuUsed.user + clientCpuUsed.system) / ok,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -322,6 +347,10 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
     errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
   };
+}
+
+function formatLoad(load: number[]): string {
+  return load.map((l) => l.toFixed(1)).join(' / ');
 }
 
 function row(client: string, server: string, r: LoadResult): string {
@@ -357,6 +386,7 @@ function measurePartsInChild(): Promise<PartCosts> {
 }
 
 async function orchestrate(): Promise<void> {
+  const loadAtStart = os.loadavg();
   const live = await callbackFactory();
 
   const bare = await startChild('bare');
@@ -369,7 +399,10 @@ async function orchestrate(): Promise<void> {
   const server = await startChild('app', { BENCH_WECOM_API: `http://127.0.0.1:${fakeWecom.port}` });
   await load(server.port, WARMUP_REQUESTS, prebuilt(live, WARMUP_REQUESTS));
   const before = await countRows(server.child);
-  const appResult = await load(server.port, APP_REQUESTS, prebuilt(live, APP_REQUESTS), server.child);
+  const timedRun = prebuilt(live, APP_REQUESTS);
+  await profileWindow('start', server.child);
+  const appResult = await load(server.port, APP_REQUESTS, timedRun, server.child);
+  await profileWindow('stop', server.child);
   const afterPrebuilt = await countRows(server.child);
   const appLive = await load(server.port, APP_REQUESTS, live, server.child);
   const afterLive = await countRows(server.child);
@@ -427,6 +460,9 @@ async function orchestrate(): Promise<void> {
     `- route only ÷ bare Koa: ${(transportResult.rps / bareResult.rps).toFixed(2)}; server CPU per callback, xinsheng ÷ bare Koa: ` +
       `${appResult.serverCpuUs!.toFixed(0)} µs ÷ ${bareResult.serverCpuUs!.toFixed(0)} µs`,
     `- with callbacks built during the run: ratio ${(appLive.rps / bareLive.rps).toFixed(2)}, server p99 ${appLive.p99} ms`,
+    `- events processed (commands run, replies queued) while the timed run lasted: ${appResult.processedDuringRun ?? '?'} of ${appResult.ok}; ` +
+      'processing pauses while callbacks arrive in a burst (at most 200 ms before each next event), and its CPU counts in the figure above',
+    `- load average (1 / 5 / 15 min) at the start: ${formatLoad(loadAtStart)}, at the end: ${formatLoad(os.loadavg())} (2 cores, shared with other work)`,
     `- inbound_events rows written: ${recorded} for ${appResult.ok} answers (${recordingVerdict(recorded, appResult.ok)}); ` +
       `${recordedLive} for ${appLive.ok} (${recordingVerdict(recordedLive, appLive.ok)})`,
   ].join('\n');
