@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import type { WecomConfig } from '../../config/load-config';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
 import type { Logger } from '../../lib/logger';
+import type { KeyedLimitRule } from '../../core/keyed-limit';
+import { createLocalLimits, type PlatformLimits } from '../../core/platform-limits';
 import {
   recipientKey,
   type DeliveryOutcome,
@@ -23,6 +25,8 @@ export interface WecomAdapterDeps {
   log: Logger;
   /** Injected by tests; built from the config otherwise. */
   client?: WecomClient;
+  /** WeCom's messages per member per minute, shared by every instance on MySQL; in memory when absent. */
+  limits?: PlatformLimits;
   now?: () => number;
 }
 
@@ -41,6 +45,12 @@ export const MAX_CONTENT_BYTES = 2048;
 /** WeCom: all recipients invalid. The whole batch is reported invalid instead of retried. */
 const ALL_RECIPIENTS_INVALID = 81013;
 const RATE_LIMITED = 45009;
+/**
+ * WeCom takes at most 30 messages a minute from one app to one member and silently drops the rest
+ * (spec §6.3): at most 20 at once, then one every 6 s, so no minute ever holds more than 30 (nor
+ * an hour more than 1000). A member over it gets the message a minute later, through the outbox.
+ */
+export const MEMBER_LIMIT: KeyedLimitRule = { count: 30, perMs: 60_000, burst: 20 };
 /** Cards go one call per person; a few at a time keeps a large delivery short and within the limits. */
 const CARD_SEND_CONCURRENCY = 4;
 
@@ -56,6 +66,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
   const client =
     deps.client ?? createWecomClient({ apiBase: config.apiBase, corpId: config.corpId, secret: config.secret, log: deps.log, now: deps.now });
   const agentid = Number(config.agentId);
+  const memberLimit = (deps.limits ?? createLocalLimits()).perKey(`wecom:m:${config.agentId}`, MEMBER_LIMIT);
   let sink: InboundSink | null = null;
 
   const router = createCallbackRouter({
@@ -79,6 +90,16 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     return { invalid: users.filter((u) => refused.has(u.userId.toLowerCase())), response };
   }
 
+  /** Splits users into those who may get `messages` more now and those over WeCom's per-member limit. */
+  async function admitMembers(users: UserRecipient[], messages: number): Promise<{ admitted: UserRecipient[]; later: UserRecipient[] }> {
+    // WeCom user ids are case-insensitive: one member, one budget.
+    const allowed = await memberLimit.admit(users.map((u) => u.userId.toLowerCase()), messages);
+    const admitted = users.filter((u) => allowed.has(u.userId.toLowerCase()));
+    const later = users.filter((u) => !allowed.has(u.userId.toLowerCase()));
+    if (later.length > 0) log.warn({ count: later.length }, 'wecom: members over 30 messages a minute, their messages wait a minute');
+    return { admitted, later };
+  }
+
   async function sendToGroup(group: GroupRecipient, body: MessageBody): Promise<void> {
     await client.post('appchat/send', { chatid: group.groupId, ...body });
   }
@@ -100,9 +121,11 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
       calls.push({
         recipients: batch,
         run: async () => {
+          // Every part of the message counts for each member: all parts go, or none yet.
+          const { admitted, later } = await admitMembers(batch, bodies.length);
           const invalid = new Set<Recipient>();
-          for (const body of bodies) (await sendToUsers(batch, body)).invalid.forEach((u) => invalid.add(u));
-          return { invalid: [...invalid] };
+          if (admitted.length > 0) for (const body of bodies) (await sendToUsers(admitted, body)).invalid.forEach((u) => invalid.add(u));
+          return { invalid: [...invalid], retryLater: later };
         },
       });
     }
@@ -124,6 +147,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     const calls: Call[] = card.shared ? sharedCardCalls(users, card) : users.map((user) => ({
       recipients: [user],
       run: async () => {
+        if ((await admitMembers([user], 1)).later.length > 0) return { retryLater: [user] };
         const taskId = taskIdForCard(card.cardId);
         const { invalid, response } = await sendToUsers([user], { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
         if (typeof response.response_code === 'string' && invalid.length === 0) {
@@ -150,8 +174,10 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     return chunk(users, MAX_USERS_PER_SEND).map((batch) => ({
       recipients: batch,
       run: async () => {
-        const { invalid } = await sendToUsers(batch, { msgtype: 'template_card', ...renderTemplateCard(card, taskIdForCard(card.cardId), 'send') });
-        return { invalid };
+        const { admitted, later } = await admitMembers(batch, 1);
+        if (admitted.length === 0) return { retryLater: later };
+        const { invalid } = await sendToUsers(admitted, { msgtype: 'template_card', ...renderTemplateCard(card, taskIdForCard(card.cardId), 'send') });
+        return { invalid, retryLater: later };
       },
     }));
   }
