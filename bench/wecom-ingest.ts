@@ -58,6 +58,7 @@ interface PartCosts {
 
 const PART_ITERATIONS = Math.max(500, Math.round(5000 * Number(process.env.BENCH_SCALE ?? 1)));
 const GROUP_COMMIT = 16;
+const SENDERS = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Children
@@ -262,7 +263,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 type Callback = { path: string; body: string };
 type CallbackSource = () => Callback;
 
-/** Distinct signed callbacks: a new MsgId (beyond 2^53, as WeCom's are) and one of 50 senders each. */
+/**
+ * Distinct signed callbacks: a new MsgId (beyond 2^53, as WeCom's are) and one of 1,000 senders
+ * each (so the warm-up's replies stay within WeCom's 30 messages a minute per member).
+ */
 async function callbackFactory(): Promise<CallbackSource> {
   const { sealForCorp, signEncrypted } = await import('../src/platforms/wecom/wecom-crypto');
   let n = 0;
@@ -271,7 +275,7 @@ async function callbackFactory(): Promise<CallbackSource> {
     n++;
     const msgId = (7_000_000_000_000_000_000n + BigInt(n)).toString();
     const plaintext =
-      `<xml><ToUserName><![CDATA[${KEYS.corpId}]]></ToUserName><FromUserName><![CDATA[bench${n % 50}]]></FromUserName>` +
+      `<xml><ToUserName><![CDATA[${KEYS.corpId}]]></ToUserName><FromUserName><![CDATA[bench${n % SENDERS}]]></FromUserName>` +
       `<CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[帮助]]></Content>` +
       `<MsgId>${msgId}</MsgId><AgentID>${AGENT_ID}</AgentID></xml>`;
     const encrypt = sealForCorp(KEYS, plaintext);
