@@ -367,6 +367,11 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
   };
 }
 
+/** The mean time a request spends in the system at CONNECTIONS in flight (Little's law), in ms. */
+function littleMs(r: LoadResult): number {
+  return (1000 * CONNECTIONS) / r.rps;
+}
+
 function formatLoad(load: number[]): string {
   return load.map((l) => l.toFixed(1)).join(' / ');
 }
@@ -465,6 +470,8 @@ async function orchestrate(): Promise<void> {
       `(bare Koa ${bareResult.serverCpuUs!.toFixed(0)} + signature and decryption ${parts.signatureAndDecryption.toFixed(0)} + XML and event ${parts.xmlAndEvent.toFixed(0)} + durable insert at ${GROUP_COMMIT} a commit ${parts.insertFloor.toFixed(0)}): ` +
       `${(appResult.serverCpuUs! / necessary).toFixed(2)}× — target ≤ 2×: ${verdict(appResult.serverCpuUs! <= 2 * necessary)}`,
     `- server p99: **${appResult.p99} ms** — target < ${TARGET_P99_MS} ms at ${CONNECTIONS} connections: ${verdict(appResult.p99 < TARGET_P99_MS)}`,
+    `- at ${CONNECTIONS} connections the mean latency is connections ÷ throughput (Little's law): ${littleMs(appResult).toFixed(1)} ms here, so p99 < ${TARGET_P99_MS} ms ` +
+      `needs the slowest 1 % within ${(TARGET_P99_MS / littleMs(appResult)).toFixed(1)}× the mean; measured ${(appResult.p99 / littleMs(appResult)).toFixed(1)}× (bare Koa: ${(bareResult.p99 / littleMs(bareResult)).toFixed(1)}× its own mean)`,
     `- (the former target, req/s ratio xinsheng ÷ bare Koa ≥ ${TARGET_RATIO}, which 2 shared cores cannot meet: ${ratio.toFixed(2)})`,
     '',
     '| where the server CPU of one stored callback goes | µs |',
