@@ -14,7 +14,8 @@
  * processing on, replies going to a fake WeCom API in a third process), and autocannon here.
  *
  *   npm run bench:wecom            (BENCH_REQUESTS=40000 BENCH_BARE_REQUESTS=100000 to change the load;
- *                                   BENCH_PROF=<dir> writes a CPU profile of the server)
+ *                                   BENCH_PROF=<dir> writes a CPU profile of the server;
+ *                                   BENCH_PERF_SIGNAL=<file> marks the timed run for perf, see profileWindow)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -243,7 +244,9 @@ function ask<T extends ChildMessage>(child: ChildProcess, cmd: string): Promise<
 /**
  * With BENCH_PERF_SIGNAL=<file>, the orchestrator writes "start <pid>" into the file just before the
  * app's timed run and "stop" right after it, and waits a second each time, so an outside profiler
- * (perf record -p <pid>, see docs) samples exactly that run.
+ * samples exactly that run: node's JIT frames are named with NODE_OPTIONS=--perf-basic-prof, and
+ * `perf record -g -p <pid>` from the "start" line to the "stop" line gives the on-CPU profile
+ * (--cpu-prof samples wall time, which misleads on a loaded machine).
  */
 async function profileWindow(mark: 'start' | 'stop', child: ChildProcess): Promise<void> {
   const file = process.env.BENCH_PERF_SIGNAL;
