@@ -28,7 +28,8 @@ import { createBenchApp } from './bench-app';
 import { recordBenchmark } from './record';
 
 const CONNECTIONS = 100;
-const WARMUP_REQUESTS = 2_000;
+/** A twentieth of the timed run (2,000 by default): its replies must go out (50 a second) before the run starts. */
+const WARMUP_REQUESTS = Math.max(200, Math.round(Number(process.env.BENCH_REQUESTS ?? 40_000) / 20));
 const APP_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40_000);
 const BARE_REQUESTS = Number(process.env.BENCH_BARE_REQUESTS ?? 100_000);
 const LIVE_BARE_REQUESTS = Math.round(60_000 * Number(process.env.BENCH_SCALE ?? 1));
