@@ -13,6 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createBenchApp } from './bench-app';
@@ -24,6 +25,7 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 100);
 const WARMUP = 500;
 const BURST = Math.max(100, Math.round(1000 * Number(process.env.BENCH_SCALE ?? 1)));
 const TARGET_BURST_P99_MS = 200;
+const BURST_RUNS = 3;
 const TARGET_P99_MS = 50;
 
 type ChildMessage = { ready: true } | { count: number } | { rssKb: number; peakKb: number };
@@ -198,11 +200,20 @@ async function run(role: 'app' | 'transport', messages = MESSAGES, inFlight = IN
   };
 }
 
+function formatLoad(load: number[]): string {
+  return load.map((l) => l.toFixed(1)).join(' / ');
+}
+
 async function orchestrate(): Promise<void> {
+  const loadAtStart = os.loadavg();
   const app = await run('app');
   const transport = await run('transport');
-  // A questionnaire's answers arriving together: every frame pushed at once, no flow control.
-  const burst = await run('app', BURST, BURST);
+  // A questionnaire's answers arriving together: every frame pushed at once, no flow control. One
+  // burst's p99 is its slowest few frames, which a busy moment on the shared machine moves a lot:
+  // three bursts, each on a fresh server, all reported.
+  const bursts: RunResult[] = [];
+  for (let i = 0; i < BURST_RUNS; i++) bursts.push(await run('app', BURST, BURST));
+  const burstsMet = bursts.filter((r) => r.p99 < TARGET_BURST_P99_MS).length;
 
   const mb = (kb: number) => (kb / 1024).toFixed(0);
   const row = (label: string, r: RunResult, messages = MESSAGES) =>
@@ -221,15 +232,18 @@ async function orchestrate(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     row('xinsheng (real app)', app),
     row('transport only', transport),
-    row(`xinsheng, burst: ${BURST} frames at once`, burst, BURST),
+    ...bursts.map((r, i) => row(`xinsheng, burst ${i + 1}: ${BURST} frames at once`, r, BURST)),
     '',
     `- ack latency p99 of the real app, measured at the gateway (frame sent → acknowledgement received): **${app.p99.toFixed(1)} ms** — target < ${TARGET_P99_MS} ms: ${app.p99 < TARGET_P99_MS ? 'met' : '**not met**'}`,
-    `- burst of ${BURST} frames pushed at once (no flow control): ack p99 **${burst.p99.toFixed(1)} ms** — target < ${TARGET_BURST_P99_MS} ms: ${burst.p99 < TARGET_BURST_P99_MS ? 'met' : '**not met**'}; rows ${burst.recorded} for ${WARMUP + BURST}`,
+    `- burst of ${BURST} frames pushed at once (no flow control): ack p99 ${bursts.map((r) => `**${r.p99.toFixed(1)} ms**`).join(', ')} — target < ${TARGET_BURST_P99_MS} ms: ` +
+      `${burstsMet === BURST_RUNS ? 'met' : burstsMet === 0 ? '**not met**' : `**met in ${burstsMet} of ${BURST_RUNS} runs only**`}; rows ${bursts.map((r) => r.recorded).join(', ')} for ${WARMUP + BURST} each`,
+    '- during a burst (20 or more events stored within 100 ms) processing waits, at most 200 ms before each next event, so storing and acknowledging run ahead of it',
+    `- load average (1 / 5 / 15 min) at the start: ${formatLoad(loadAtStart)}, at the end: ${formatLoad(os.loadavg())} (2 cores, shared with other work)`,
     `- rows in inbound_events: ${app.recorded} for ${expected} messages pushed — ${app.recorded === expected ? 'every acknowledged message is recorded, once' : '**MISMATCH**'}`,
     `- the real app acknowledged everything in ${app.ackSeconds.toFixed(2)} s; OpenAPI calls (token, batchSend replies) answered by the fake gateway meanwhile: ${app.openApiCalls}`,
   ].join('\n');
   recordBenchmark('dingtalk-stream', markdown);
-  if (app.recorded !== expected || burst.recorded !== WARMUP + BURST) process.exitCode = 1;
+  if (app.recorded !== expected || bursts.some((r) => r.recorded !== WARMUP + BURST)) process.exitCode = 1;
 }
 
 const role = process.argv[2];

@@ -14,10 +14,13 @@
  * processing on, replies going to a fake WeCom API in a third process), and autocannon here.
  *
  *   npm run bench:wecom            (BENCH_REQUESTS=40000 BENCH_BARE_REQUESTS=100000 to change the load;
- *                                   BENCH_PROF=<dir> writes a CPU profile of the server)
+ *                                   BENCH_PROF=<dir> writes a CPU profile of the server;
+ *                                   BENCH_PERF_SIGNAL=<file> marks the timed run for perf, see profileWindow)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -25,7 +28,8 @@ import { createBenchApp } from './bench-app';
 import { recordBenchmark } from './record';
 
 const CONNECTIONS = 100;
-const WARMUP_REQUESTS = 2_000;
+/** A twentieth of the timed run (2,000 by default): its replies must go out (50 a second) before the run starts. */
+const WARMUP_REQUESTS = Math.max(200, Math.round(Number(process.env.BENCH_REQUESTS ?? 40_000) / 20));
 const APP_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40_000);
 const BARE_REQUESTS = Number(process.env.BENCH_BARE_REQUESTS ?? 100_000);
 const LIVE_BARE_REQUESTS = Math.round(60_000 * Number(process.env.BENCH_SCALE ?? 1));
@@ -40,7 +44,7 @@ const KEYS = {
 const AGENT_ID = '1000002';
 
 type Role = 'bare' | 'app' | 'fake-wecom' | 'parts';
-type ChildMessage = { ready: number } | { count: number } | { cpuMicros: number } | { parts: PartCosts };
+type ChildMessage = { ready: number } | { count: number } | { cpuMicros: number; processed?: number } | { parts: PartCosts };
 
 /** CPU µs per callback of each necessary part of the route, measured alone (role 'parts'). */
 interface PartCosts {
@@ -56,6 +60,7 @@ interface PartCosts {
 
 const PART_ITERATIONS = Math.max(500, Math.round(5000 * Number(process.env.BENCH_SCALE ?? 1)));
 const GROUP_COMMIT = 16;
+const SENDERS = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Children
@@ -180,7 +185,27 @@ async function serveApp(): Promise<void> {
   }
   process.send!({ ready: port });
   process.on('message', async (message: { cmd: string }) => {
-    if (message.cmd === 'cpu') return sendCpu();
+    if (message.cmd === 'cpu') {
+      // The CPU first, then how many events processing has handled so far (their CPU is in the figure).
+      const usage = process.cpuUsage();
+      const [row] = await app.dataSource.query("SELECT COUNT(*) AS n FROM inbound_events WHERE status = 'processed'");
+      process.send!({ cpuMicros: usage.user + usage.system, processed: Number(row.n) });
+      return;
+    }
+    if (message.cmd === 'settle') {
+      // Waits (at most 60 s) until processing has handled every stored event and the replies it
+      // queued have gone out (paced at WeCom's rate), so that the warm-up's processing and replies
+      // are not charged to the timed run that follows it.
+      const started = Date.now();
+      for (;;) {
+        const [row] = await app.dataSource.query("SELECT COUNT(*) AS n FROM inbound_events WHERE status = 'received'");
+        const [out] = await app.dataSource.query("SELECT COUNT(*) AS n FROM outbound_messages WHERE status = 'pending'");
+        if ((Number(row.n) === 0 && Number(out.n) === 0) || Date.now() - started > 60_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      process.send!({ count: Date.now() - started });
+      return;
+    }
     if (message.cmd === 'count') {
       const [row] = await app.dataSource.query('SELECT COUNT(*) AS n FROM inbound_events');
       process.send!({ count: Number(row.n) });
@@ -217,6 +242,20 @@ function ask<T extends ChildMessage>(child: ChildProcess, cmd: string): Promise<
   });
 }
 
+/**
+ * With BENCH_PERF_SIGNAL=<file>, the orchestrator writes "start <pid>" into the file just before the
+ * app's timed run and "stop" right after it, and waits a second each time, so an outside profiler
+ * samples exactly that run: node's JIT frames are named with NODE_OPTIONS=--perf-basic-prof, and
+ * `perf record -g -p <pid>` from the "start" line to the "stop" line gives the on-CPU profile
+ * (--cpu-prof samples wall time, which misleads on a loaded machine).
+ */
+async function profileWindow(mark: 'start' | 'stop', child: ChildProcess): Promise<void> {
+  const file = process.env.BENCH_PERF_SIGNAL;
+  if (!file) return;
+  fs.writeFileSync(file, mark === 'start' ? `start ${child.pid}\n` : 'stop\n');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.removeAllListeners('exit');
@@ -228,7 +267,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 type Callback = { path: string; body: string };
 type CallbackSource = () => Callback;
 
-/** Distinct signed callbacks: a new MsgId (beyond 2^53, as WeCom's are) and one of 50 senders each. */
+/**
+ * Distinct signed callbacks: a new MsgId (beyond 2^53, as WeCom's are) and one of 1,000 senders
+ * each (so the warm-up's replies stay within WeCom's 30 messages a minute per member).
+ */
 async function callbackFactory(): Promise<CallbackSource> {
   const { sealForCorp, signEncrypted } = await import('../src/platforms/wecom/wecom-crypto');
   let n = 0;
@@ -237,7 +279,7 @@ async function callbackFactory(): Promise<CallbackSource> {
     n++;
     const msgId = (7_000_000_000_000_000_000n + BigInt(n)).toString();
     const plaintext =
-      `<xml><ToUserName><![CDATA[${KEYS.corpId}]]></ToUserName><FromUserName><![CDATA[bench${n % 50}]]></FromUserName>` +
+      `<xml><ToUserName><![CDATA[${KEYS.corpId}]]></ToUserName><FromUserName><![CDATA[bench${n % SENDERS}]]></FromUserName>` +
       `<CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[帮助]]></Content>` +
       `<MsgId>${msgId}</MsgId><AgentID>${AGENT_ID}</AgentID></xml>`;
     const encrypt = sealForCorp(KEYS, plaintext);
@@ -266,6 +308,8 @@ interface LoadResult {
   /** CPU time per answered request, in µs: the server's (when asked for) and this client's. */
   serverCpuUs?: number;
   clientCpuUs: number;
+  /** Events the server's processing handled between the first request and the last answer. */
+  processedDuringRun?: number;
   p50: number;
   p99: number;
   ok: number;
@@ -274,8 +318,8 @@ interface LoadResult {
   timeouts: number;
 }
 
-function serverCpuMicros(server: ChildProcess): Promise<number> {
-  return ask<{ cpuMicros: number }>(server, 'cpu').then((message) => message.cpuMicros);
+function serverCpu(server: ChildProcess): Promise<{ cpuMicros: number; processed?: number }> {
+  return ask<{ cpuMicros: number; processed?: number }>(server, 'cpu');
 }
 
 /** One run of `amount` callbacks; with `server`, also the CPU the server spent until the last answer. */
@@ -283,7 +327,7 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
   // autocannon ships no types; its result is a thenable that is also an event emitter.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const autocannon = require('autocannon') as (options: object) => PromiseLike<Record<string, any>> & NodeJS.EventEmitter;
-  const serverCpuBefore = server ? await serverCpuMicros(server) : 0;
+  const serverBefore = server ? await serverCpu(server) : { cpuMicros: 0 };
   const started = process.hrtime.bigint();
   const clientCpu = process.cpuUsage();
   const run = autocannon({
@@ -303,17 +347,20 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
   // answer instead. The server's CPU is read then too, not counting the processing that goes on.
   let lastAnswerAt = started;
   let answers = 0;
-  let serverCpuAtLastAnswer: Promise<number> | undefined;
+  let serverAtLastAnswer: Promise<{ cpuMicros: number; processed?: number }> | undefined;
   run.on('response', () => {
     lastAnswerAt = process.hrtime.bigint();
-    if (++answers === amount && server) serverCpuAtLastAnswer = serverCpuMicros(server);
+    if (++answers === amount && server) serverAtLastAnswer = serverCpu(server);
   });
   const result = await run;
   const clientCpuUsed = process.cpuUsage(clientCpu);
   const ok: number = result['2xx'];
+  const serverAfter = server ? await (serverAtLastAnswer ?? serverCpu(server)) : { cpuMicros: 0 };
   return {
     rps: ok / (Number(lastAnswerAt - started) / 1e9),
-    serverCpuUs: server ? ((await (serverCpuAtLastAnswer ?? serverCpuMicros(server))) - serverCpuBefore) / ok : undefined,
+    serverCpuUs: server ? (serverAfter.cpuMicros - serverBefore.cpuMicros) / ok : undefined,
+    processedDuringRun:
+      serverAfter.processed !== undefined && serverBefore.processed !== undefined ? serverAfter.processed - serverBefore.processed : undefined,
     clientCpuUs: (clientCpuUsed.user + clientCpuUsed.system) / ok,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -322,6 +369,15 @@ async function load(port: number, amount: number, next: CallbackSource, server?:
     errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
   };
+}
+
+/** The mean time a request spends in the system at CONNECTIONS in flight (Little's law), in ms. */
+function littleMs(r: LoadResult): number {
+  return (1000 * CONNECTIONS) / r.rps;
+}
+
+function formatLoad(load: number[]): string {
+  return load.map((l) => l.toFixed(1)).join(' / ');
 }
 
 function row(client: string, server: string, r: LoadResult): string {
@@ -357,6 +413,7 @@ function measurePartsInChild(): Promise<PartCosts> {
 }
 
 async function orchestrate(): Promise<void> {
+  const loadAtStart = os.loadavg();
   const live = await callbackFactory();
 
   const bare = await startChild('bare');
@@ -368,8 +425,12 @@ async function orchestrate(): Promise<void> {
   const fakeWecom = await startChild('fake-wecom');
   const server = await startChild('app', { BENCH_WECOM_API: `http://127.0.0.1:${fakeWecom.port}` });
   await load(server.port, WARMUP_REQUESTS, prebuilt(live, WARMUP_REQUESTS));
+  const settleMs = (await ask<{ count: number }>(server.child, 'settle')).count;
   const before = await countRows(server.child);
-  const appResult = await load(server.port, APP_REQUESTS, prebuilt(live, APP_REQUESTS), server.child);
+  const timedRun = prebuilt(live, APP_REQUESTS);
+  await profileWindow('start', server.child);
+  const appResult = await load(server.port, APP_REQUESTS, timedRun, server.child);
+  await profileWindow('stop', server.child);
   const afterPrebuilt = await countRows(server.child);
   const appLive = await load(server.port, APP_REQUESTS, live, server.child);
   const afterLive = await countRows(server.child);
@@ -392,7 +453,8 @@ async function orchestrate(): Promise<void> {
     '',
     `autocannon on loopback, ${CONNECTIONS} connections, each request a distinct signed and encrypted text callback.`,
     'The server verifies, decrypts, parses and stores each callback (inbound_events, SQLite WAL) before answering 200;',
-    'processing and the reply (to a fake WeCom API in another process) run in the same server process meanwhile.',
+    'processing and the reply (to a fake WeCom API in another process) run in the same server process, processing',
+    'waiting while callbacks arrive in a burst (at most 200 ms before each next event): its CPU during the run counts.',
     '"route only" is the same server with a sink that stores nothing: signature, AES, XML and event alone.',
     '',
     'Callbacks are built before each timed run, so that the client only sends. Client and server share this',
@@ -412,6 +474,8 @@ async function orchestrate(): Promise<void> {
       `(bare Koa ${bareResult.serverCpuUs!.toFixed(0)} + signature and decryption ${parts.signatureAndDecryption.toFixed(0)} + XML and event ${parts.xmlAndEvent.toFixed(0)} + durable insert at ${GROUP_COMMIT} a commit ${parts.insertFloor.toFixed(0)}): ` +
       `${(appResult.serverCpuUs! / necessary).toFixed(2)}× — target ≤ 2×: ${verdict(appResult.serverCpuUs! <= 2 * necessary)}`,
     `- server p99: **${appResult.p99} ms** — target < ${TARGET_P99_MS} ms at ${CONNECTIONS} connections: ${verdict(appResult.p99 < TARGET_P99_MS)}`,
+    `- at ${CONNECTIONS} connections the mean latency is connections ÷ throughput (Little's law): ${littleMs(appResult).toFixed(1)} ms here, so p99 < ${TARGET_P99_MS} ms ` +
+      `needs the slowest 1 % within ${(TARGET_P99_MS / littleMs(appResult)).toFixed(1)}× the mean; measured ${(appResult.p99 / littleMs(appResult)).toFixed(1)}× (bare Koa: ${(bareResult.p99 / littleMs(bareResult)).toFixed(1)}× its own mean)`,
     `- (the former target, req/s ratio xinsheng ÷ bare Koa ≥ ${TARGET_RATIO}, which 2 shared cores cannot meet: ${ratio.toFixed(2)})`,
     '',
     '| where the server CPU of one stored callback goes | µs |',
@@ -427,6 +491,11 @@ async function orchestrate(): Promise<void> {
     `- route only ÷ bare Koa: ${(transportResult.rps / bareResult.rps).toFixed(2)}; server CPU per callback, xinsheng ÷ bare Koa: ` +
       `${appResult.serverCpuUs!.toFixed(0)} µs ÷ ${bareResult.serverCpuUs!.toFixed(0)} µs`,
     `- with callbacks built during the run: ratio ${(appLive.rps / bareLive.rps).toFixed(2)}, server p99 ${appLive.p99} ms`,
+    `- events processed (commands run, replies queued) while the timed run lasted: ${appResult.processedDuringRun ?? '?'} of ${appResult.ok}; ` +
+      'processing pauses while callbacks arrive in a burst (at most 200 ms before each next event), and its CPU counts in the figure above',
+    `- before the timed run the server finished processing the ${WARMUP_REQUESTS} warm-up callbacks and sending their replies (${(settleMs / 1000).toFixed(1)} s, paced at WeCom's rate), ` +
+      'so that work is not counted; earlier figures (up to 2026-12-01) went straight on and counted it',
+    `- load average (1 / 5 / 15 min) at the start: ${formatLoad(loadAtStart)}, at the end: ${formatLoad(os.loadavg())} (2 cores, shared with other work)`,
     `- inbound_events rows written: ${recorded} for ${appResult.ok} answers (${recordingVerdict(recorded, appResult.ok)}); ` +
       `${recordedLive} for ${appLive.ok} (${recordingVerdict(recordedLive, appLive.ok)})`,
   ].join('\n');

@@ -18,7 +18,7 @@ import { loadCardCatalog } from './cards/card-catalog';
 import { createCardStore } from './core/card-store';
 import { createOutboxDispatcher, createPacer, enqueueOutbound, sentSince, type OutboxDispatcher } from './core/outbox';
 import { createConnectionLease } from './core/connection-lease';
-import { createSharedPacer } from './core/shared-pacer';
+import { createLocalLimits, createSharedLimits } from './core/platform-limits';
 import { createInboundStore, type InboundStore } from './core/inbound-store';
 import type { PlatformName } from './core/messages';
 import { createBot, type Bot } from './bot/bot';
@@ -112,7 +112,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const transact = createTransact(dataSource);
   const catalog = loadCardCatalog(path.join(projectRoot(), 'bot-cards'));
   const cards = createCardStore(catalog, cipher);
-  const adapters = options.adapters ?? createPlatformAdapters({ config, log });
+  // Several instances share one MySQL database: they share the platforms' limits too.
+  const limits = config.database.type === 'mysql' ? createSharedLimits({ transact, log }) : createLocalLimits();
+  const adapters = options.adapters ?? createPlatformAdapters({ config, log, limits });
   const byName = new Map<string, PlatformAdapter>(adapters.map((a) => [a.name, a]));
   const primary: PlatformName = adapters.find((a) => a.name !== 'console')?.name ?? 'console';
   const calendar = createHolidayCalendar(config.reminders.holidaysFile ? readHolidayOverrides(config.reminders.holidaysFile) : {});
@@ -162,8 +164,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maxAttempts: config.outbox.maxAttempts,
     leaseMs: config.outbox.leaseMs,
     // Several instances share one MySQL database: they share each platform's rate limit too.
-    pacerFor: (platform, rate) =>
-      config.database.type === 'mysql' && rate ? createSharedPacer({ bucket: `outbox:${platform}`, ratePerSecond: rate, transact, log }) : createPacer(rate),
+    pacerFor: (platform, rate) => (rate ? limits.pacer(`outbox:${platform}`, rate) : createPacer(rate)),
     onDeadLetter: createDeadLetterAlert({ transact, services, log, now, afterCommit: () => outbox.kick() }),
     onSent: (rows) => escalations.recordDeliveries(rows),
   });

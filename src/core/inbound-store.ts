@@ -1,6 +1,6 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { InboundEventEntity, type InboundEventRow } from '../db/entities/messaging.entity';
-import { isDuplicateKeyError, type Transact } from '../db/data-source';
+import { createSqliteExclusive, isDuplicateKeyError, type SqliteConnection, type Transact } from '../db/data-source';
 import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { EventPreparer } from './inbound-files';
@@ -49,20 +49,9 @@ interface PendingStore {
   reject(error: unknown): void;
 }
 
-/** Statement sizes for storing a batch on SQLite: every batch is made of these, largest first. */
-const SQLITE_INSERT_CHUNKS = [100, 10, 1];
-const sqliteInsertSql = new Map(
-  SQLITE_INSERT_CHUNKS.map((size) => [
-    size,
-    'INSERT INTO inbound_events (id, platform, sender_id, payload_enc, status, attempts, received_at) VALUES ' +
-      Array(size).fill('(?, ?, ?, ?, ?, 0, ?)').join(', ') +
-      ' ON CONFLICT (id) DO NOTHING RETURNING id',
-  ]),
-);
-
-function sqliteInsertIfNew(size: number): string {
-  return sqliteInsertSql.get(size)!;
-}
+/** SQLite: one prepared statement per row; a redelivery changes nothing (0 changes). */
+const SQLITE_INSERT_IF_NEW =
+  'INSERT INTO inbound_events (id, platform, sender_id, payload_enc, status, attempts, received_at) VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING';
 
 /** The values of a new event's row, in the order of the INSERT above. */
 function newRowValues(row: InboundEventRow): Array<string | number> {
@@ -71,8 +60,15 @@ function newRowValues(row: InboundEventRow): Array<string | number> {
 
 /** Rows that make a flush start at once rather than at the end of the event loop's turn. */
 const EAGER_FLUSH_ROWS = 16;
-const BURST_WINDOW_MS = 50;
-const BURST_PAUSE_MS = 10;
+/**
+ * A burst: at least BURST_ROWS events stored within BURST_WINDOW_MS (200 a second or more). While
+ * one lasts, processing waits (in steps of BURST_STEP_MS), but never more than MAX_BURST_PAUSE_MS
+ * before its next event, so a long burst still sees replies go out, a few a second.
+ */
+const BURST_WINDOW_MS = 100;
+const BURST_ROWS = 20;
+const BURST_STEP_MS = 10;
+const MAX_BURST_PAUSE_MS = 200;
 
 /**
  * The inbound side of "nothing lost": an event is stored before the platform is acknowledged,
@@ -88,7 +84,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxAttempts ?? 5;
   const maxBatch = options.maxBatch ?? 200;
-  const isSqlite = options.dataSource.options.type === 'better-sqlite3';
+  const sqliteExclusive = createSqliteExclusive(options.dataSource);
   const inFlight = new Set<Promise<unknown>>();
   let pending: PendingStore[] = [];
   let flushing = false;
@@ -97,7 +93,10 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   let pumpAgain = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
-  let lastStoredAt = 0;
+  /** Rows stored in the current and the previous half of the burst window. */
+  let windowStartedAt = 0;
+  let storedThisHalf = 0;
+  let storedLastHalf = 0;
 
   function toRow(event: BotEvent): InboundEventRow {
     return {
@@ -115,28 +114,24 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     };
   }
 
-  /** Inserts the rows not stored yet; returns, per row, whether it was new. */
-  function insertNew(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
-    return isSqlite ? insertNewOnSqlite(em, rows) : insertNewInBatch(em, rows);
-  }
+  let insertIfNew: { db: SqliteConnection; statement: ReturnType<SqliteConnection['prepare']> } | null = null;
 
   /**
-   * SQLite: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id, which returns only the rows
-   * it inserted, so a redelivery is a no-op that comes back absent. Batches go out in chunks of
-   * fixed sizes, so the few SQL texts stay prepared (the query builder's statement of any length
-   * cost more than the inserts themselves).
+   * SQLite: one prepared INSERT ... ON CONFLICT DO NOTHING per row, all in one transaction on the
+   * driver's connection (still in the queue every SQLite transaction waits in, ahead of the
+   * others). A redelivery changes no row, so `changes` says which rows were new; an id given twice
+   * in one batch is new the first time only. (Through TypeORM's transaction and multi-row INSERTs
+   * this cost about twice as much CPU per event.)
    */
-  async function insertNewOnSqlite(em: EntityManager, rows: InboundEventRow[]): Promise<boolean[]> {
-    const inserted = new Set<string>();
-    for (let offset = 0; offset < rows.length; ) {
-      const size = SQLITE_INSERT_CHUNKS.find((n) => n <= rows.length - offset)!;
-      const chunk = rows.slice(offset, offset + size);
-      const returned: Array<{ id: string }> = await em.query(sqliteInsertIfNew(size), chunk.flatMap(newRowValues));
-      for (const { id } of returned) inserted.add(id);
-      offset += size;
-    }
-    // An id given twice in one batch was inserted once: the first of them is the new one.
-    return rows.map((row) => inserted.delete(row.id));
+  function insertNewOnSqlite(exclusive: NonNullable<typeof sqliteExclusive>, rows: InboundEventRow[]): Promise<boolean[]> {
+    return exclusive(
+      (db) => {
+        if (insertIfNew?.db !== db) insertIfNew = { db, statement: db.prepare(SQLITE_INSERT_IF_NEW) };
+        const { statement } = insertIfNew;
+        return rows.map((row) => statement.run(...newRowValues(row)).changes === 1);
+      },
+      { urgent: true },
+    );
   }
 
   /**
@@ -170,7 +165,10 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
 
   async function storeBatch(batch: PendingStore[]): Promise<void> {
     try {
-      const fresh = await options.transact((em) => insertNew(em, batch.map((p) => p.row)), { urgent: true });
+      const rows = batch.map((p) => p.row);
+      const fresh = sqliteExclusive
+        ? await insertNewOnSqlite(sqliteExclusive, rows)
+        : await options.transact((em) => insertNewInBatch(em, rows), { urgent: true });
       batch.forEach((p, i) => p.resolve(fresh[i]));
     } catch (error) {
       if (!isDuplicateKeyError(error)) {
@@ -183,9 +181,12 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
 
   async function flush(): Promise<void> {
     flushing = true;
-    lastStoredAt = Date.now();
     try {
-      while (pending.length) await storeBatch(pending.splice(0, maxBatch));
+      while (pending.length) {
+        const batch = pending.splice(0, maxBatch);
+        countStored(batch.length);
+        await storeBatch(batch);
+      }
     } finally {
       flushing = false;
     }
@@ -269,15 +270,36 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
     return promise;
   }
 
+  /** Counts arrivals in two half-windows, so `inBurst` looks back between one half and a whole window. */
+  function countStored(rows: number): void {
+    const at = Date.now();
+    if (at - windowStartedAt >= BURST_WINDOW_MS / 2) {
+      storedLastHalf = at - windowStartedAt >= BURST_WINDOW_MS ? 0 : storedThisHalf;
+      storedThisHalf = 0;
+      windowStartedAt = at;
+    }
+    storedThisHalf += rows;
+  }
+
+  function inBurst(): boolean {
+    const age = Date.now() - windowStartedAt;
+    if (age >= BURST_WINDOW_MS) return false;
+    return storedThisHalf + (age < BURST_WINDOW_MS / 2 ? storedLastHalf : 0) >= BURST_ROWS;
+  }
+
   /**
    * better-sqlite3 answers synchronously, so a processing loop would never let the event loop read
-   * new callbacks. Between two events the loop yields; during a burst of arrivals it pauses a little
-   * longer, so acknowledging stays fast and processing catches up once the burst is over (the
-   * events wait durably in the table meanwhile).
+   * new callbacks. Between two events the loop yields; during a burst of arrivals it waits until the
+   * burst is over, up to MAX_BURST_PAUSE_MS, so storing and acknowledging run ahead of processing (a
+   * turn costs a few milliseconds of CPU, a stored callback a tenth of one) and processing catches up
+   * afterwards (the events wait durably in the table meanwhile).
    */
-  function yieldToArrivals(): Promise<void> {
-    const burst = Date.now() - lastStoredAt < BURST_WINDOW_MS;
-    return new Promise((resolve) => (burst ? setTimeout(resolve, BURST_PAUSE_MS) : setImmediate(resolve)));
+  async function yieldToArrivals(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const pausedAt = Date.now();
+    while (!stopped && inBurst() && Date.now() - pausedAt < MAX_BURST_PAUSE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, BURST_STEP_MS));
+    }
   }
 
   /** Handles up to `limit` waiting events, oldest first. */
@@ -293,11 +315,17 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
       .take(limit)
       .getMany();
     for (const row of waiting) {
+      await yieldToArrivals();
       if (stopped) break;
       await processStored(row);
-      await yieldToArrivals();
     }
     return waiting.length;
+  }
+
+  /** Has the worker loop look again; starts it only when it is not running (no promise per arrival in a burst). */
+  function wakePump(): void {
+    if (pumping) pumpAgain = true;
+    else track(pump());
   }
 
   /** The worker loop: drains waiting events; a call while it runs makes it look again. */
@@ -322,7 +350,7 @@ export function createInboundStore(options: InboundStoreOptions): InboundStore {
   return {
     async accept(event) {
       const fresh = await store(event);
-      if (fresh && !stopped) track(pump());
+      if (fresh && !stopped) wakePump();
       return fresh;
     },
     async acceptAndProcess(event) {

@@ -53,3 +53,24 @@ describe('WeCom cipher refusals', () => {
     expect(() => decryptVerified(keys, post.encrypt.slice(0, 64))).toThrow();
   });
 });
+
+describe('WeCom decryption agrees with the sealing library on every padding length', () => {
+  const { keys } = VECTOR_A;
+
+  it('opens what @wecom/crypto sealed, for messages of 0 to 70 bytes and multi-byte text', () => {
+    // 0..70 bytes cross every pad length from 1 to 32 (the body is padded to a multiple of 32).
+    for (let length = 0; length <= 70; length++) {
+      const message = 'x'.repeat(length);
+      expect(decryptVerified(keys, sealForCorp(keys, message))).toBe(message);
+    }
+    const chinese = '<xml><Content><![CDATA[我的心声：一二三]]></Content></xml>';
+    expect(decryptVerified(keys, sealForCorp(keys, chinese))).toBe(chinese);
+  });
+
+  it('refuses base64 with characters outside the alphabet or padding in the middle', () => {
+    const sealed = sealForCorp(keys, 'hello');
+    expect(() => decryptVerified(keys, `${sealed.slice(0, 8)}*${sealed.slice(9)}`)).toThrow(PayloadError);
+    expect(() => decryptVerified(keys, `${sealed.slice(0, 8)}=${sealed.slice(9)}`)).toThrow(PayloadError);
+    expect(() => decryptVerified(keys, `${sealed.slice(0, 8)}\u00e9${sealed.slice(9)}`)).toThrow(PayloadError);
+  });
+});

@@ -3,6 +3,7 @@ import type { DingtalkConfig } from '../../config/load-config';
 import { PayloadError, PlatformApiError } from '../../core/errors';
 import type { BotEvent } from '../../core/events';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
+import type { PlatformLimits } from '../../core/platform-limits';
 import type { Logger } from '../../lib/logger';
 import {
   recipientKey,
@@ -24,6 +25,8 @@ export interface DingtalkAdapterDeps {
   config: DingtalkConfig;
   log: Logger;
   now?: () => number;
+  /** DingTalk's 20 calls/s per app per API, shared by every instance on MySQL. */
+  limits?: PlatformLimits;
   /** Test/benchmark knobs for the HTTP client (sleep, fetch, pacing). */
   client?: Partial<DingtalkClientOptions>;
   /** Test/benchmark knobs for the Stream connection (backoff, watchdog, status). */
@@ -32,6 +35,12 @@ export interface DingtalkAdapterDeps {
 
 /** oToMessages/batchSend takes at most 20 user ids per call (spec §4.2). */
 export const MAX_USERS_PER_BATCH = 20;
+
+/** rate_schedules.bucket holds 64 characters: a longer API path is named by a hash of it. */
+function apiBucket(path: string): string {
+  const bucket = `dingtalk:api:${path}`;
+  return bucket.length <= 64 ? bucket : `dingtalk:api:h:${crypto.createHash('sha256').update(path).digest('hex').slice(0, 40)}`;
+}
 
 type UserRecipient = Extract<Recipient, { kind: 'user' }>;
 type GroupRecipient = Extract<Recipient, { kind: 'group' }>;
@@ -46,6 +55,7 @@ export function createDingtalkAdapter(deps: DingtalkAdapterDeps): PlatformAdapte
     apiBase: config.apiBase,
     oapiBase: config.oapiBase,
     log,
+    pacerFor: deps.limits ? (path, rate) => deps.limits!.pacer(apiBucket(path), rate) : undefined,
     ...deps.client,
   });
   // Interactive cards call back over Stream; in HTTP mode every card is an action-card message.

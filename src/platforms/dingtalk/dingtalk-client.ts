@@ -1,5 +1,6 @@
 import { PlatformApiError } from '../../core/errors';
 import type { Logger } from '../../lib/logger';
+import type { Pacer } from '../../core/outbox';
 
 /*
  * DingTalk server APIs (spec §4, §5, §6): the new API under DINGTALK_API_BASE (token in the
@@ -19,6 +20,11 @@ export interface DingtalkClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Per API path; DingTalk's limit is 20 per app per API. */
   callsPerSecond?: number;
+  /**
+   * A pacer per API path, shared by every instance on MySQL (PlatformLimits); without it each
+   * client paces its own calls at callsPerSecond.
+   */
+  pacerFor?: (path: string, callsPerSecond: number) => Pacer;
   /** Attempts for a throttled (QpsLimit), 5xx or network failure before giving up to the outbox. */
   attempts?: number;
   retryBaseMs?: number;
@@ -64,6 +70,8 @@ export class DingtalkClient {
   private token: { value: string; expiresAt: number } | undefined;
   private tokenRequest: Promise<string> | undefined;
   private readonly nextSlot = new Map<string, number>();
+  private readonly sharedPacers = new Map<string, Pacer>();
+  private readonly callsPerSecond: number;
   /** Errors a deployer must fix (bad secret, missing permission …) by API path, until that path works again. */
   private readonly problems = new Map<string, string>();
 
@@ -71,7 +79,8 @@ export class DingtalkClient {
     this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.minIntervalMs = 1000 / (options.callsPerSecond ?? 19);
+    this.callsPerSecond = options.callsPerSecond ?? 19;
+    this.minIntervalMs = 1000 / this.callsPerSecond;
     this.attempts = options.attempts ?? 4;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -212,6 +221,12 @@ export class DingtalkClient {
 
   /** Waits for this API path's next free slot (≤ callsPerSecond). */
   private async pace(path: string): Promise<void> {
+    if (this.options.pacerFor) {
+      let pacer = this.sharedPacers.get(path);
+      if (!pacer) this.sharedPacers.set(path, (pacer = this.options.pacerFor(path, this.callsPerSecond)));
+      await pacer.take();
+      return;
+    }
     const now = this.now();
     const slot = Math.max(now, this.nextSlot.get(path) ?? 0);
     this.nextSlot.set(path, slot + this.minIntervalMs);

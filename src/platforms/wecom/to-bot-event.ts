@@ -48,7 +48,9 @@ function toMessageEvent(message: WecomMessage, text: string, receivedAt: number)
   const id = message.MsgId
     ? `wecom:msg:${message.MsgId}`
     : `wecom:msg:${message.FromUserName}:${message.CreateTime}:${message.MsgType}`;
-  return { ...base(message, id, receivedAt), type: 'message', text };
+  // Written out rather than spread from base(): this runs for every message callback.
+  const senderId = message.FromUserName;
+  return { id: boundedId(id), platform: 'wecom', senderId, conversation: { kind: 'direct', id: senderId }, receivedAt, type: 'message', text };
 }
 
 /** A file (a department report as .docx): the kernel downloads it with media/get before the turn. */

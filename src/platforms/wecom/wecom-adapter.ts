@@ -3,6 +3,8 @@ import type { WecomConfig } from '../../config/load-config';
 import type { Card, OutboundContent, Recipient } from '../../core/messages';
 import type { Logger } from '../../lib/logger';
 import { PlatformApiError } from '../../core/errors';
+import type { KeyedLimitRule } from '../../core/keyed-limit';
+import { createLocalLimits, type PlatformLimits } from '../../core/platform-limits';
 import {
   recipientKey,
   type CardBatch,
@@ -26,6 +28,8 @@ export interface WecomAdapterDeps {
   log: Logger;
   /** Injected by tests; built from the config otherwise. */
   client?: WecomClient;
+  /** WeCom's messages per member per minute, shared by every instance on MySQL; in memory when absent. */
+  limits?: PlatformLimits;
   now?: () => number;
 }
 
@@ -52,6 +56,12 @@ const RATE_LIMITED = 45009;
  */
 export const RESPONSE_CODE_MAX_AGE_MS = 72 * 3600_000;
 export const RESPONSE_CODE_SAFE_AGE_MS = 24 * 3600_000;
+/**
+ * WeCom takes at most 30 messages a minute from one app to one member and silently drops the rest
+ * (spec §6.3): at most 20 at once, then one every 6 s, so no minute ever holds more than 30 (nor
+ * an hour more than 1000). A member over it gets the message a minute later, through the outbox.
+ */
+export const MEMBER_LIMIT: KeyedLimitRule = { count: 30, perMs: 60_000, burst: 20 };
 /** Cards go one call per person; a few at a time keeps a large delivery short and within the limits. */
 const CARD_SEND_CONCURRENCY = 4;
 
@@ -68,6 +78,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     deps.client ?? createWecomClient({ apiBase: config.apiBase, corpId: config.corpId, secret: config.secret, log: deps.log, now: deps.now });
   const agentid = Number(config.agentId);
   const now = deps.now ?? Date.now;
+  const memberLimit = (deps.limits ?? createLocalLimits()).perKey(`wecom:m:${config.agentId}`, MEMBER_LIMIT);
   let sink: InboundSink | null = null;
 
   const router = createCallbackRouter({
@@ -91,6 +102,16 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     return { invalid: users.filter((u) => refused.has(u.userId.toLowerCase())), response };
   }
 
+  /** Splits users into those who may get `messages` more now and those over WeCom's per-member limit. */
+  async function admitMembers(users: UserRecipient[], messages: number): Promise<{ admitted: UserRecipient[]; later: UserRecipient[] }> {
+    // WeCom user ids are case-insensitive: one member, one budget.
+    const allowed = await memberLimit.admit(users.map((u) => u.userId.toLowerCase()), messages);
+    const admitted = users.filter((u) => allowed.has(u.userId.toLowerCase()));
+    const later = users.filter((u) => !allowed.has(u.userId.toLowerCase()));
+    if (later.length > 0) log.warn({ count: later.length }, 'wecom: members over 30 messages a minute, their messages wait a minute');
+    return { admitted, later };
+  }
+
   async function sendToGroup(group: GroupRecipient, body: MessageBody): Promise<void> {
     await client.post('appchat/send', { chatid: group.groupId, ...body });
   }
@@ -112,9 +133,11 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
       calls.push({
         recipients: batch,
         run: async () => {
+          // Every part of the message counts for each member: all parts go, or none yet.
+          const { admitted, later } = await admitMembers(batch, bodies.length);
           const invalid = new Set<Recipient>();
-          for (const body of bodies) (await sendToUsers(batch, body)).invalid.forEach((u) => invalid.add(u));
-          return { invalid: [...invalid] };
+          if (admitted.length > 0) for (const body of bodies) (await sendToUsers(admitted, body)).invalid.forEach((u) => invalid.add(u));
+          return { invalid: [...invalid], retryLater: later };
         },
       });
     }
@@ -137,6 +160,7 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     const calls: Call[] = card.shared ? sharedCardCalls(users, card, cardBatches) : users.map((user) => ({
       recipients: [user],
       run: async () => {
+        if ((await admitMembers([user], 1)).later.length > 0) return { retryLater: [user] };
         const taskId = taskIdForCard(card.cardId);
         const { invalid, response } = await sendToUsers([user], { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
         if (typeof response.response_code === 'string' && invalid.length === 0) {
@@ -164,13 +188,15 @@ export function createWecomAdapter(deps: WecomAdapterDeps): WecomAdapter {
     return chunk(users, MAX_USERS_PER_SEND).map((batch) => ({
       recipients: batch,
       run: async () => {
+        const { admitted, later } = await admitMembers(batch, 1);
+        if (admitted.length === 0) return { retryLater: later };
         const taskId = taskIdForCard(card.cardId);
-        const { invalid, response } = await sendToUsers(batch, { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
+        const { invalid, response } = await sendToUsers(admitted, { msgtype: 'template_card', ...renderTemplateCard(card, taskId, 'send') });
         if (typeof response.response_code === 'string' && response.response_code !== '') {
           const refused = new Set(invalid);
-          batches.push({ recipients: batch.filter((u) => !refused.has(u)), ref: encodeCardRef(taskId, response.response_code) });
+          batches.push({ recipients: admitted.filter((u) => !refused.has(u)), ref: encodeCardRef(taskId, response.response_code) });
         }
-        return { invalid };
+        return { invalid, retryLater: later };
       },
     }));
   }

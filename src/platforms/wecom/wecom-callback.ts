@@ -62,9 +62,11 @@ function singleParam(value: string | string[] | undefined): string {
 }
 
 function signedParams(ctx: Context): SignedParams {
+  // Koa's query getter parses the URL again on every read: read it once.
+  const query = ctx.query;
   return {
-    signature: singleParam(ctx.query.msg_signature),
-    timestamp: singleParam(ctx.query.timestamp),
-    nonce: singleParam(ctx.query.nonce),
+    signature: singleParam(query.msg_signature),
+    timestamp: singleParam(query.timestamp),
+    nonce: singleParam(query.nonce),
   };
 }
