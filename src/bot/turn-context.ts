@@ -14,7 +14,7 @@ import type { LedgerRecord } from '../core/ledger';
 import type { Actor } from '../core/actor';
 import type { DirectorySnapshot } from '../core/platform-adapter';
 import type { Insight } from '../db/entities/insight.entity';
-import type { QuarterlyCycleSchedule } from '../modules/cycles/cycle-schedule';
+import type { QuarterlyCycleSchedule } from '../domain/quarterly-schedule';
 
 /** What handlers need beyond the turn itself; built once by the composition root. */
 export interface BotServices {

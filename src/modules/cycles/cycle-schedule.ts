@@ -1,4 +1,5 @@
 import { startOfZonedDay, wallClock, zonedDate } from '../../lib/zoned-time';
+import type { DayTime, QuarterlyCycleSchedule } from '../../domain/quarterly-schedule';
 
 /*
  * When quarterly cycles open and are due (QUARTERLY_CYCLE_OPENS / QUARTERLY_CYCLE_DUE: a day of
@@ -7,17 +8,7 @@ import { startOfZonedDay, wallClock, zonedDate } from '../../lib/zoned-time';
  * and rest days.
  */
 
-/** A day of the quarter's last month (1–28, so every month has it) and a local time. */
-export interface DayTime {
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-export interface QuarterlyCycleSchedule {
-  opens: DayTime;
-  due: DayTime;
-}
+export type { DayTime, QuarterlyCycleSchedule };
 
 export interface Quarter {
   year: number;
