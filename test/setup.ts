@@ -8,6 +8,12 @@ beforeAll(() => {
 afterEach(() => {
   nock.cleanAll();
 });
+// Each test file loads its own copy of nock, which patches node:http again in the worker that runs
+// the next file: without this, the patches pile up (MaxListenersExceededWarning on MockHttpSocket,
+// sockets that linger after a connection is stopped). The file's own copy takes its patch off.
+afterAll(() => {
+  nock.restore();
+});
 import { installSocketErrorGuard } from './helpers/socket-error-guard';
 
 installSocketErrorGuard();
