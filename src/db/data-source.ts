@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import type { DatabaseConfig } from '../config/load-config';
 import { entities } from './entities';
 import { migrations } from '../../migrations';
@@ -82,6 +82,7 @@ function drain(queue: SqliteQueue): void {
  */
 export function createTransact(dataSource: DataSource): Transact {
   if (dataSource.options.type === 'mysql') return (work) => retryDeadlocks(() => dataSource.transaction(work));
+  beginImmediately(dataSource);
   const shared = sqliteQueue(dataSource);
   return <T>(work: (em: EntityManager) => Promise<T>, options?: { urgent?: boolean }) =>
     new Promise<T>((resolve, reject) => {
@@ -91,10 +92,26 @@ export function createTransact(dataSource: DataSource): Transact {
     });
 }
 
+/**
+ * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE), not at their first
+ * write. A deferred transaction that has read and then writes cannot wait for another process's
+ * write to finish: SQLite refuses the upgrade at once (SQLITE_BUSY_SNAPSHOT, "database is locked"),
+ * which two instances or the CLI beside a server on one file hit at start-up. Taken up front, the
+ * lock is waited for (busy_timeout). Within one process transactions already run one at a time, so
+ * this costs nothing there. TypeORM has no option for it; its one SQLite query runner is adjusted.
+ */
+function beginImmediately(dataSource: DataSource): void {
+  const runner = dataSource.createQueryRunner() as QueryRunner & { beginsImmediately?: boolean };
+  if (runner.beginsImmediately) return;
+  const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
+  runner.query = ((sql: string, ...rest: unknown[]) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest)) as QueryRunner['query'];
+  runner.beginsImmediately = true;
+}
+
 /** The few better-sqlite3 calls that SQLite-only fast paths use on the driver's own connection. */
 export interface SqliteConnection {
   prepare(sql: string): { run(...values: unknown[]): { changes: number } };
-  transaction<A extends unknown[], R>(work: (...args: A) => R): (...args: A) => R;
+  transaction<A extends unknown[], R>(work: (...args: A) => R): ((...args: A) => R) & { immediate(...args: A): R };
 }
 
 /**
@@ -113,7 +130,7 @@ export function createSqliteExclusive(dataSource: DataSource): SqliteExclusive |
         run: async () => {
           const db = (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
           try {
-            resolve(db.transaction(() => work(db))());
+            resolve(db.transaction(() => work(db)).immediate());
           } catch (error) {
             reject(error);
           }
