@@ -10,6 +10,7 @@ import { SharedPacing1764540000001 } from './1764540000001-shared-pacing';
 import { Surveys1764550000000 } from './1764550000000-surveys';
 import { Cycles1764560000000 } from './1764560000000-cycles';
 import { UnitReports1764570000000 } from './1764570000000-unit-reports';
+import { OutboxClaimIndex1764590000000 } from './1764590000000-outbox-claim-index';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   Surveys1764550000000,
   Cycles1764560000000,
   UnitReports1764570000000,
+  OutboxClaimIndex1764590000000,
 ];
