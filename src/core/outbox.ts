@@ -288,14 +288,15 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     leaseUntil: number;
   }
 
-  async function claimDueRows(round: Round): Promise<OutboundMessageRow[]> {
+  /** `below`: only rows more urgent than that priority (a kick while calls of that priority are queued). */
+  async function claimDueRows(round: Round, below?: number): Promise<OutboundMessageRow[]> {
     return transact(async (em) => {
       const at = now();
       const candidates = await em
         .getRepository(OutboundMessageEntity)
         .createQueryBuilder('m')
         .select(['m.id', 'm.groupId'])
-        .where('m.status = :status', { status: 'pending' })
+        .where(below === undefined ? 'm.status = :status' : 'm.status = :status AND m.priority < :below', { status: 'pending', below })
         .andWhere('m.next_attempt_at <= :at', { at })
         .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at })
         // Alerts first, then replies, then bulk fan-outs; within each, by due time, then in order of
@@ -528,16 +529,17 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     };
 
     let claimAgain = false;
-    function claimMore(): Promise<void> {
+    function claimMore(below?: number): Promise<void> {
       claiming ??= (async () => {
         const current: Round = { token: `${ownerPrefix}${boot}-${++roundNumber}`, leaseUntil: 0 };
         try {
-          const rows = await claimDueRows(current);
+          const rows = await claimDueRows(current, below);
           handled += rows.length;
           queue.push(...groupsOf(current, rows));
           // Rows claimed later may be alerts: they go ahead of the bulk calls still waiting.
           queue.sort(byPriority);
-          if (rows.length < batchSize || stopping) exhausted = true;
+          // Only a claim of everything due tells whether anything is left.
+          if ((below === undefined && rows.length < batchSize) || stopping) exhausted = true;
         } catch (error) {
           exhausted = true;
           options.log.error({ err: error }, 'claiming outbound messages failed');
@@ -548,11 +550,25 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         // A kick during the claim may be for a row its SELECT could not see yet.
         if (claimAgain && !stopping) {
           claimAgain = false;
-          exhausted = false;
-          void claimMore();
+          claimUrgent();
         }
       })();
       return claiming;
+    }
+
+    /**
+     * After a kick: claims what is more urgent than every call already queued (with nothing queued,
+     * anything due). A row no more urgent than those waits for the queue to run low, as before: so a
+     * stream of replies does not pile up claimed rows, but an alert is claimed at once.
+     */
+    function claimUrgent(): void {
+      if (queue.length === 0) {
+        exhausted = false;
+        void claimMore();
+        return;
+      }
+      const mostUrgentQueued = Math.min(...queue.map((w) => w.rows[0].priority));
+      if (mostUrgentQueued > 0) void claimMore(mostUrgentQueued);
     }
 
     /** The most urgent send waiting for `platform` that is more urgent than `held`, if any. */
@@ -612,9 +628,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     active = {
       claimNow() {
         if (working === 0) return;
-        exhausted = false;
         if (claiming) claimAgain = true;
-        else void claimMore();
+        else claimUrgent();
       },
     };
     const counted = async () => {
