@@ -262,6 +262,13 @@ export function createPacer(
   };
 }
 
+/** A worker's pacer slot given to a more urgent call (see the dispatcher's send()). */
+class SlotHandedOver extends Error {
+  constructor(readonly urgent: unknown) {
+    super('pacer slot handed to a more urgent call');
+  }
+}
+
 export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispatcher {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
@@ -419,8 +426,11 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     await markSent(round, delivered);
   }
 
-  /** `slotTaken`: the worker already took the platform's pacer slot for this call (see worker()). */
-  async function deliverGroup(round: Round, rows: OutboundMessageRow[], slotTaken = false): Promise<void> {
+  /**
+   * `takeSlot` waits for the platform's pacer right before the call (the worker's own, see send():
+   * it may hand the slot to a more urgent call by throwing SlotHandedOver, and this call is not made).
+   */
+  async function deliverGroup(round: Round, rows: OutboundMessageRow[], takeSlot?: () => Promise<void>): Promise<void> {
     const adapter = adapters.get(rows[0].platform);
     if (!adapter) {
       await fail(round, rows, new PlatformApiError(rows[0].platform, `platform ${rows[0].platform} is not configured`, { retryable: true }));
@@ -433,11 +443,12 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         await updateCardCopies(round, adapter, rows, content);
       } else {
         await renewLeaseIfNeeded(round);
-        if (!slotTaken) await pacers.get(adapter.name)!.take();
+        await (takeSlot ? takeSlot() : pacers.get(adapter.name)!.take());
         const outcome = await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content });
         await recordOutcome(round, rows, outcome);
       }
     } catch (error) {
+      if (error instanceof SlotHandedOver) throw error;
       await fail(round, rows, error);
     }
   }
@@ -580,26 +591,35 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     const reserve = (work: Work) => work.rows.forEach((row) => busy.add(row.recipient));
     const release = (work: Work) => work.rows.forEach((row) => busy.delete(row.recipient));
 
-    /** Sends `work` (reserved), or a more urgent call in its place; returns the call it holds at the end. */
+    /**
+     * Sends `work` (reserved), or a more urgent call in its place; returns the call it holds at the
+     * end. The slot is taken right before the call, as always (nothing between the pacer and the
+     * platform); a more urgent call found then uses it instead.
+     */
     async function send(work: Work): Promise<Work> {
       if (!pacedSend(work)) {
         await deliverGroup(work.round, work.rows);
         return work;
       }
-      await pacers.get(work.rows[0].platform)!.take();
-      const urgent = moreUrgent(work);
-      if (!urgent) {
-        await deliverGroup(work.round, work.rows, true);
+      try {
+        await deliverGroup(work.round, work.rows, async () => {
+          await pacers.get(work.rows[0].platform)!.take();
+          const urgent = moreUrgent(work);
+          if (urgent) throw new SlotHandedOver(urgent);
+        });
         return work;
+      } catch (error) {
+        if (!(error instanceof SlotHandedOver)) throw error;
+        // The slot goes to the alert; this call goes back to its place in the queue.
+        const urgent = error.urgent as Work;
+        release(work);
+        reserve(urgent);
+        queue.push(work);
+        queue.sort(byPriority);
+        signal();
+        await deliverGroup(urgent.round, urgent.rows, async () => undefined);
+        return urgent;
       }
-      // The slot goes to the alert; this call goes back to its place in the queue.
-      release(work);
-      reserve(urgent);
-      queue.push(work);
-      queue.sort(byPriority);
-      signal();
-      await deliverGroup(urgent.round, urgent.rows, true);
-      return urgent;
     }
 
     async function worker(): Promise<void> {
