@@ -13,6 +13,7 @@ import { UnitReports1764570000000 } from './1764570000000-unit-reports';
 import { CardBatches1764580000000 } from './1764580000000-card-batches';
 import { KeywordHashKeys1764590000000 } from './1764590000000-keyword-hash-keys';
 import { ConnectionLeases1764600000000 } from './1764600000000-connection-leases';
+import { OutboxClaimIndex1764610000000 } from './1764610000000-outbox-claim-index';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   CardBatches1764580000000,
   KeywordHashKeys1764590000000,
   ConnectionLeases1764600000000,
+  OutboxClaimIndex1764610000000,
 ];

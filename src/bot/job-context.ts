@@ -10,7 +10,8 @@ import type { BotServices, JobContext } from './turn-context';
  * Writes a message to each person on their own platform, in the caller's transaction. In a turn the
  * sender is answered on the platform they wrote from. Each person's copy is its own platform call,
  * unless `batch` (a fan-out: one outbox group per platform, which a platform may send to many
- * people in one call — WeCom up to 1,000, DingTalk 20).
+ * people in one call — WeCom up to 1,000, DingTalk 20). `platformOf` gives the people's platform
+ * column when the caller read it already (a fan-out to 100,000 then does not read `people` again).
  */
 export async function notifyPeople(
   em: EntityManager,
@@ -18,15 +19,21 @@ export async function notifyPeople(
   personIds: string[],
   content: OutboundContent,
   now: number,
-  options: { priority?: OutboundPriority; event?: BotEvent; batch?: boolean } = {},
+  options: { priority?: OutboundPriority; event?: BotEvent; batch?: boolean; platformOf?: ReadonlyMap<string, string | null> } = {},
 ): Promise<void> {
   const unique = [...new Set(personIds)];
   if (unique.length === 0) return;
   const byPlatform = new Map<string, string[]>();
-  for (let i = 0; i < unique.length; i += 500) {
-    const chunk = unique.slice(i, i + 500);
+  const { platformOf } = options;
+  const known = platformOf ? unique.filter((id) => platformOf.has(id)).map((id) => ({ id, platform: platformOf.get(id) ?? null })) : [];
+  const unknown = platformOf ? unique.filter((id) => !platformOf.has(id)) : unique;
+  const chunks = [known];
+  for (let i = 0; i < unknown.length; i += 500) {
+    const chunk = unknown.slice(i, i + 500);
     // Only id and platform decide where a message goes; a plain query keeps a 100,000-person fan-out quick.
-    const people: Pick<Person, 'id' | 'platform'>[] = await em.query(`SELECT id, platform FROM people WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    chunks.push(await em.query(`SELECT id, platform FROM people WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk));
+  }
+  for (const people of chunks as Pick<Person, 'id' | 'platform'>[][]) {
     for (const person of people) {
       const platform = options.event && person.id === options.event.senderId ? options.event.platform : services.platformFor(person as Person);
       const ids = byPlatform.get(platform);

@@ -72,6 +72,14 @@ export interface DepartmentReportSubmission {
 }
 
 /** One handled event: everything written through it commits in one transaction with the event. */
+/** How TurnContext.notify / JobContext.notify write (see notifyPeople). */
+export interface NotifyOptions {
+  priority?: OutboundPriority;
+  batch?: boolean;
+  /** The people's platform column, when the caller has read it already. */
+  platformOf?: ReadonlyMap<string, string | null>;
+}
+
 export interface TurnContext {
   em: EntityManager;
   event: BotEvent;
@@ -85,7 +93,7 @@ export interface TurnContext {
    * Writes to people directly, each on their own platform (priority: see OutboundPriority; default
    * 'reply'; `batch` for a fan-out to many, see notifyPeople).
    */
-  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority; batch?: boolean }): Promise<void>;
+  notify(personIds: string[], content: OutboundContent, options?: NotifyOptions): Promise<void>;
   ledger(record: LedgerRecord): Promise<void>;
   /** Runs `task` after this turn's transaction commits, for slow calls (a directory read). */
   defer(task: () => Promise<void>): void;
@@ -138,7 +146,7 @@ export interface JobContext {
   now: number;
   services: BotServices;
   /** Writes to people, each on their own platform (as TurnContext.notify). */
-  notify(personIds: string[], content: OutboundContent, options?: { priority?: OutboundPriority; batch?: boolean }): Promise<void>;
+  notify(personIds: string[], content: OutboundContent, options?: NotifyOptions): Promise<void>;
   /** Appends a ledger entry with no actor (the system acted). */
   ledger(record: LedgerRecord): Promise<void>;
 }

@@ -6,7 +6,7 @@ import type { DataCipher } from '../lib/data-cipher';
 import type { Logger } from '../lib/logger';
 import type { Card, OutboundContent, OutboundPriority, PlatformName, Recipient } from './messages';
 import { createCoalescingPoller } from '../lib/coalescing-poller';
-import { insertRows } from '../db/bulk-insert';
+import { insertRows, insertSharedRows } from '../db/bulk-insert';
 import { PlatformApiError } from './errors';
 import { recipientKey, type DeliveryOutcome, type PlatformAdapter, type SentMessage } from './platform-adapter';
 import { recordCardBatches } from './card-store';
@@ -67,11 +67,19 @@ function outboundRowValues(cipher: DataCipher, draft: OutboundDraft, now: number
 /**
  * Writes outbound messages in the caller's transaction (the transactional outbox). Console messages
  * are delivered by being stored: the console inbox reads them, so they are written as sent. A
- * fan-out writes up to 1,000 rows at once: plain multi-row INSERTs (the ORM's insert costs more per
- * row than the database, and reads generated ids back with one condition per row).
+ * fan-out group (up to 1,000 rows that differ only in their recipient) is one INSERT … SELECT over
+ * the list of recipients (the ORM's insert costs more per row than the database, and binding every
+ * value of every row cost more than the writes).
  */
 export async function enqueueOutbound(em: EntityManager, cipher: DataCipher, draft: OutboundDraft, now: number): Promise<void> {
-  await insertRows(em, 'outbound_messages', OUTBOUND_COLUMNS, outboundRowValues(cipher, draft, now));
+  const values = outboundRowValues(cipher, draft, now);
+  if (values.length === 1) {
+    await insertRows(em, 'outbound_messages', OUTBOUND_COLUMNS, values);
+    return;
+  }
+  const recipientAt = OUTBOUND_COLUMNS.indexOf('recipient');
+  const shared = Object.fromEntries(OUTBOUND_COLUMNS.map((column, i) => [column, values[0][i]]).filter(([column]) => column !== 'recipient'));
+  await insertSharedRows(em, 'outbound_messages', shared, [{ name: 'recipient', mysqlType: 'VARCHAR(191)' }], values.map((row) => [row[recipientAt]]));
 }
 
 /** Writes many drafts at once (a fan-out of different contents, such as one task card per department). */
@@ -212,6 +220,7 @@ export interface DispatcherOptions {
   leaseMs?: number;
   maxAttempts?: number;
   pollIntervalMs?: number;
+  /** Rows one claim takes (fan-out groups are claimed whole); default twice `concurrency`. */
   batchSize?: number;
   /** Platform calls in flight at once (each platform is still paced by its rate limit); default 8. */
   concurrency?: number;
@@ -302,13 +311,22 @@ export function createPacer(
   };
 }
 
+/** A worker's pacer slot given to a more urgent call (see the dispatcher's send()). */
+class SlotHandedOver extends Error {
+  constructor(readonly urgent: unknown) {
+    super('pacer slot handed to a more urgent call');
+  }
+}
+
 export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispatcher {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 8;
-  const batchSize = options.batchSize ?? 100;
   const concurrency = options.concurrency ?? 8;
+  // Rows a claim takes (a fan-out group is then claimed whole): about what the workers send next,
+  // so an unsent row is not held under a lease while others could send it.
+  const batchSize = options.batchSize ?? 2 * concurrency;
   const rateLimitPauseMs = options.rateLimitPauseMs ?? 1000;
   const { transact } = options;
   const adapters = new Map(options.adapters.map((a) => [a.name as string, a]));
@@ -326,7 +344,8 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     leaseUntil: number;
   }
 
-  async function claimDueRows(round: Round): Promise<OutboundMessageRow[]> {
+  /** `below`: only rows more urgent than that priority (a kick while calls of that priority are queued). */
+  async function claimDueRows(round: Round, below?: number): Promise<OutboundMessageRow[]> {
     // A platform this instance cannot send on now (another instance holds its connection) is left to the others.
     const unavailable = options.adapters.filter((a) => a.canDeliver && !a.canDeliver()).map((a) => a.name as string);
     return transact(async (em) => {
@@ -335,13 +354,16 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         .getRepository(OutboundMessageEntity)
         .createQueryBuilder('m')
         .select(['m.id', 'm.groupId'])
-        .where('m.status = :status', { status: 'pending' })
+        .where(below === undefined ? 'm.status = :status' : 'm.status = :status AND m.priority < :below', { status: 'pending', below })
         .andWhere('m.next_attempt_at <= :at', { at })
         .andWhere('(m.lease_until IS NULL OR m.lease_until < :at)', { at });
       if (unavailable.length) query.andWhere('m.platform NOT IN (:...unavailable)', { unavailable });
       const candidates = await query
-        // Alerts first, then replies, then bulk fan-outs; in order of writing within each.
+        // Alerts first, then replies, then bulk fan-outs; within each, by due time, then in order of
+        // writing. This is the order of idx_outbound_priority (status, priority, next_attempt_at, id):
+        // no sort of the 100,000 rows a fan-out leaves pending, at every claim.
         .orderBy('m.priority', 'ASC')
+        .addOrderBy('m.next_attempt_at', 'ASC')
         .addOrderBy('m.id', 'ASC')
         .take(batchSize)
         .getMany();
@@ -351,19 +373,19 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       // A fan-out (batch) group is one platform call for up to 1,000 people. Rows of a group are
       // written together and share a priority, so only the last group of the claim can be cut off
       // by its size: that group is claimed whole, and a batch is not split into calls of 100.
-      const groups = [candidates[candidates.length - 1].groupId];
-      await em
-        .createQueryBuilder()
-        .update(OutboundMessageEntity)
-        .set({ leaseOwner: round.token, leaseUntil: round.leaseUntil })
-        .where('(id IN (:...ids) OR (group_id IN (:...groups) AND next_attempt_at <= :at)) AND status = :status AND (lease_until IS NULL OR lease_until < :at)', {
-          ids: candidates.map((c) => c.id),
-          groups,
-          status: 'pending',
-          at,
-        })
-        .execute();
-      return em.getRepository(OutboundMessageEntity).find({ where: { leaseOwner: round.token, status: 'pending' }, order: { priority: 'ASC', id: 'ASC' } });
+      // Two statements rather than one with OR, which no index serves (a scan of every row at each claim).
+      const claim = (where: string, parameters: object) =>
+        em
+          .createQueryBuilder()
+          .update(OutboundMessageEntity)
+          .set({ leaseOwner: round.token, leaseUntil: round.leaseUntil })
+          .where(`${where} AND status = :status AND (lease_until IS NULL OR lease_until < :at)`, { ...parameters, status: 'pending', at })
+          .execute();
+      await claim('id IN (:...ids)', { ids: candidates.map((c) => c.id) });
+      await claim('group_id = :group AND next_attempt_at <= :at', { group: candidates[candidates.length - 1].groupId });
+      // By lease owner alone (a settled row has none): with `status` too SQLite may walk the status index instead.
+      const rows = await em.getRepository(OutboundMessageEntity).findBy({ leaseOwner: round.token });
+      return rows.sort((a, b) => a.priority - b.priority || a.id - b.id);
     });
   }
 
@@ -375,7 +397,7 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
   async function renewLeaseIfNeeded(round: Round): Promise<void> {
     if (round.leaseUntil - now() > leaseMs * 0.9) return;
     const until = now() + leaseMs;
-    await transact((em) => em.update(OutboundMessageEntity, { leaseOwner: round.token, status: 'pending' }, { leaseUntil: until }));
+    await transact((em) => em.update(OutboundMessageEntity, { leaseOwner: round.token }, { leaseUntil: until }));
     round.leaseUntil = until;
   }
 
@@ -468,7 +490,11 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     await markSent(round, delivered);
   }
 
-  async function deliverGroup(round: Round, rows: OutboundMessageRow[]): Promise<void> {
+  /**
+   * `takeSlot` waits for the platform's pacer right before the call (the worker's own, see send():
+   * it may hand the slot to a more urgent call by throwing SlotHandedOver, and this call is not made).
+   */
+  async function deliverGroup(round: Round, rows: OutboundMessageRow[], takeSlot?: () => Promise<void>): Promise<void> {
     const adapter = adapters.get(rows[0].platform);
     if (!adapter) {
       await fail(round, rows, new PlatformApiError(rows[0].platform, `platform ${rows[0].platform} is not configured`, { retryable: true }));
@@ -483,12 +509,13 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         for (const row of rows) await updateCardBatch(round, adapter, row, content as BatchUpdateContent);
       } else {
         await renewLeaseIfNeeded(round);
-        await pacers.get(adapter.name)!.take();
+        await (takeSlot ? takeSlot() : pacers.get(adapter.name)!.take());
         const sentFrom = now();
         const outcome = await adapter.deliver({ recipients: rows.map((r) => parseRecipientKey(r.recipient)), content });
         await recordOutcome(round, rows, outcome, sentFrom);
       }
     } catch (error) {
+      if (error instanceof SlotHandedOver) throw error;
       await fail(round, rows, error);
     }
   }
@@ -556,29 +583,44 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
     const groups = new Map<string, OutboundMessageRow[]>();
     for (const row of rows) {
       const key = `${row.groupId} ${row.kind}`;
-      groups.set(key, [...(groups.get(key) ?? []), row]);
+      const group = groups.get(key);
+      if (group) group.push(row);
+      else groups.set(key, [row]);
     }
     return [...groups.values()].map((group) => ({ round, rows: group }));
   }
 
   /**
-   * The first waiting call none of whose recipients has an earlier call waiting or in flight: one
-   * person's messages keep their order while the workers stay busy.
+   * The first waiting call (that `accept`s) none of whose recipients has an earlier call waiting or
+   * in flight: one person's messages keep their order while the workers stay busy.
    */
-  function nextWork(queue: Work[], busy: Set<string>): Work | null {
+  function nextWork(queue: Work[], busy: Set<string>, accept: (work: Work) => boolean = () => true): Work | null {
     const blocked = new Set(busy);
     for (let i = 0; i < queue.length; i++) {
       const recipients = queue[i].rows.map((r) => r.recipient);
-      if (recipients.every((r) => !blocked.has(r))) return queue.splice(i, 1)[0];
+      if (accept(queue[i]) && recipients.every((r) => !blocked.has(r))) return queue.splice(i, 1)[0];
       for (const recipient of recipients) blocked.add(recipient);
     }
     return null;
   }
 
+  const byPriority = (a: Work, b: Work) => a.rows[0].priority - b.rows[0].priority || a.rows[0].id - b.rows[0].id;
+
+  /** A send that waits for its platform's pacer: the slot is taken before the call is chosen for good. */
+  const pacedSend = (work: Work) => work.rows[0].kind === 'send' && adapters.has(work.rows[0].platform);
+
   /**
    * One delivery round: claims a batch, and `concurrency` workers send it. While a full batch was
    * claimed (more is waiting), the next batch is claimed as the queue runs low, so the platform's
-   * rate is used without a pause between batches. Resolves when every claimed row is settled.
+   * rate is used without a pause between batches; a kick (a commit that queued messages) claims at
+   * once, so an alert does not wait for the queue to run low. A claim is small (about what the
+   * pacer sends in a fraction of a second, plus whole fan-out groups), so unsent rows are not held
+   * under a long lease. Resolves when every claimed row is settled.
+   *
+   * A worker takes its platform's pacer slot before its call is chosen for good: with the slot in
+   * hand it sends the most urgent call then waiting for that platform (an alert claimed while the
+   * worker waited for the slot) and puts its own back. So an alert goes out with the next slot,
+   * ahead of bulk calls that workers were already holding.
    */
   async function round(): Promise<number> {
     const queue: Work[] = [];
@@ -593,16 +635,18 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       changed = new Promise<void>((resolve) => (wake = resolve));
     };
 
-    function claimMore(): Promise<void> {
+    let claimAgain = false;
+    function claimMore(below?: number): Promise<void> {
       claiming ??= (async () => {
         const current: Round = { token: `${ownerPrefix}${boot}-${++roundNumber}`, leaseUntil: 0 };
         try {
-          const rows = await claimDueRows(current);
+          const rows = await claimDueRows(current, below);
           handled += rows.length;
           queue.push(...groupsOf(current, rows));
           // Rows claimed later may be alerts: they go ahead of the bulk calls still waiting.
-          queue.sort((a, b) => a.rows[0].priority - b.rows[0].priority || a.rows[0].id - b.rows[0].id);
-          if (rows.length < batchSize || poller.stopped) exhausted = true;
+          queue.sort(byPriority);
+          // Only a claim of everything due tells whether anything is left.
+          if ((below === undefined && rows.length < batchSize) || stopping) exhausted = true;
         } catch (error) {
           exhausted = true;
           options.log.error({ err: error }, 'claiming outbound messages failed');
@@ -610,8 +654,68 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
           claiming = null;
           signal();
         }
+        // A kick during the claim may be for a row its SELECT could not see yet.
+        if (claimAgain && !stopping) {
+          claimAgain = false;
+          claimUrgent();
+        }
       })();
       return claiming;
+    }
+
+    /**
+     * After a kick: claims what is more urgent than every call already queued (with nothing queued,
+     * anything due). A row no more urgent than those waits for the queue to run low, as before: so a
+     * stream of replies does not pile up claimed rows, but an alert is claimed at once.
+     */
+    function claimUrgent(): void {
+      if (queue.length === 0) {
+        exhausted = false;
+        void claimMore();
+        return;
+      }
+      const mostUrgentQueued = Math.min(...queue.map((w) => w.rows[0].priority));
+      if (mostUrgentQueued > 0) void claimMore(mostUrgentQueued);
+    }
+
+    /** The most urgent send waiting for `platform` that is more urgent than `held`, if any. */
+    function moreUrgent(held: Work): Work | null {
+      const { platform, priority } = held.rows[0];
+      return nextWork(queue, busy, (w) => w.rows[0].priority < priority && w.rows[0].platform === platform && pacedSend(w));
+    }
+
+    const reserve = (work: Work) => work.rows.forEach((row) => busy.add(row.recipient));
+    const release = (work: Work) => work.rows.forEach((row) => busy.delete(row.recipient));
+
+    /**
+     * Sends `work` (reserved), or a more urgent call in its place; returns the call it holds at the
+     * end. The slot is taken right before the call, as always (nothing between the pacer and the
+     * platform); a more urgent call found then uses it instead.
+     */
+    async function send(work: Work): Promise<Work> {
+      if (!pacedSend(work)) {
+        await deliverGroup(work.round, work.rows);
+        return work;
+      }
+      try {
+        await deliverGroup(work.round, work.rows, async () => {
+          await pacers.get(work.rows[0].platform)!.take();
+          const urgent = moreUrgent(work);
+          if (urgent) throw new SlotHandedOver(urgent);
+        });
+        return work;
+      } catch (error) {
+        if (!(error instanceof SlotHandedOver)) throw error;
+        // The slot goes to the alert; this call goes back to its place in the queue.
+        const urgent = error.urgent as Work;
+        release(work);
+        reserve(urgent);
+        queue.push(work);
+        queue.sort(byPriority);
+        signal();
+        await deliverGroup(urgent.round, urgent.rows, async () => undefined);
+        return urgent;
+      }
     }
 
     async function worker(): Promise<void> {
@@ -619,12 +723,12 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
         if (!exhausted && queue.length < concurrency) void claimMore();
         const work = nextWork(queue, busy);
         if (work) {
-          const recipients = work.rows.map((r) => r.recipient);
-          for (const recipient of recipients) busy.add(recipient);
+          reserve(work);
+          let held = work;
           try {
-            await deliverGroup(work.round, work.rows);
+            held = await send(work);
           } finally {
-            for (const recipient of recipients) busy.delete(recipient);
+            release(held);
             signal();
           }
         } else if (queue.length === 0 && exhausted && !claiming) {
@@ -635,11 +739,36 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
       }
     }
 
-    await claimMore();
-    await Promise.all(Array.from({ length: concurrency }, () => worker()));
+    // Claims made after the last worker left would not be sent this round: then the poller's next round does it.
+    let working = 0;
+    active = {
+      claimNow() {
+        if (working === 0) return;
+        if (claiming) claimAgain = true;
+        else claimUrgent();
+      },
+    };
+    const counted = async () => {
+      working++;
+      try {
+        await worker();
+      } finally {
+        working--;
+      }
+    };
+    try {
+      await claimMore();
+      await Promise.all(Array.from({ length: concurrency }, counted));
+    } finally {
+      active = null;
+    }
     await Promise.allSettled([...hooks]);
     return handled;
   }
+
+  /** The running round, while it runs: a kick claims in it at once. */
+  let active: { claimNow(): void } | null = null;
+  let stopping = false;
 
   /** Rows this instance had claimed before it was restarted (same INSTANCE_ID) can be sent at once. */
   async function releaseOwnLeases(): Promise<void> {
@@ -658,14 +787,19 @@ export function createOutboxDispatcher(options: DispatcherOptions): OutboxDispat
 
   return {
     start() {
+      stopping = false;
       // Rows this instance claimed before a restart are taken back at once rather than at lease expiry.
       poller.start(releaseOwnLeases);
     },
     async stop() {
+      stopping = true;
       await poller.stop();
       await Promise.allSettled([...hooks]);
     },
-    kick: poller.kick,
+    kick() {
+      if (!stopping) active?.claimNow();
+      poller.kick();
+    },
     runOnce: poller.run,
     backlog() {
       return transact(async (em) => {

@@ -52,11 +52,12 @@ export async function confirmSurvey(ctx: TurnContext, survey: Survey): Promise<n
   await insertParticipants(ctx.em, survey.id, recipients);
   const opened: LoadedSurvey = { ...draft, survey: { ...survey, status: 'open', pageCards: JSON.stringify(cardIds) }, cardIds };
   const ids = recipients.map((r) => r.personId);
+  const fanOut = { priority: 'bulk' as const, batch: true, platformOf: new Map(recipients.map((r) => [r.personId, r.platform])) };
   if (cardIds.length) {
     const first = (await ctx.services.cards.load(ctx.em, cardIds[0]))!.card;
-    await ctx.notify(ids, { kind: 'card', card: first }, { priority: 'bulk', batch: true });
+    await ctx.notify(ids, { kind: 'card', card: first }, fanOut);
   } else {
-    await ctx.notify(ids, { kind: 'text', text: textQuestionMessage(opened, draft.texts[0]) }, { priority: 'bulk', batch: true });
+    await ctx.notify(ids, { kind: 'text', text: textQuestionMessage(opened, draft.texts[0]) }, fanOut);
     await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id }, { awaiting: draft.texts[0].key });
   }
   await scheduleTimer(ctx.em, { key: deadlineTimerKey(survey.number), kind: 'survey.deadline', dueAt: survey.deadlineAt, payload: { surveyId: survey.id } }, ctx.now);

@@ -5,7 +5,7 @@ import type { Card } from '../../core/messages';
 import { recipientKey } from '../../core/platform-adapter';
 import { InboundEventEntity } from '../../db/entities/messaging.entity';
 import { DepartmentEntity } from '../../db/entities/org.entity';
-import { insertRows } from '../../db/bulk-insert';
+import { insertSharedRows } from '../../db/bulk-insert';
 import { SurveyAnswerEntity, SurveyEntity, SurveyParticipantEntity, type Survey, type SurveyParticipant } from '../../db/entities/survey.entity';
 import { formatZoned, parseDate, startOfZonedDay, wallClock } from '../../lib/zoned-time';
 import type { BotServices, JobContext, TurnContext } from '../../bot/turn-context';
@@ -81,23 +81,34 @@ export async function resolveScope(em: EntityManager, words: string[]): Promise<
 }
 
 /** The active people a questionnaire goes to, each with the department their answers count under. */
-export async function recipientsOf(em: EntityManager, scope: string[] | null): Promise<{ personId: string; departmentId: string | null }[]> {
-  const byPerson = new Map<string, string | null>();
+/** A recipient of a questionnaire: the department they count under, and their platform column (for the fan-out). */
+export interface SurveyRecipient {
+  personId: string;
+  departmentId: string | null;
+  platform: string | null;
+}
+
+/** The recipients in order of person id (the order their outbox rows are written in, cheapest for its indexes). */
+export async function recipientsOf(em: EntityManager, scope: string[] | null): Promise<SurveyRecipient[]> {
+  const byPerson = new Map<string, { departmentId: string | null; platform: string | null }>();
   const chunks = scope ? Array.from({ length: Math.ceil(scope.length / 500) }, (_, i) => scope.slice(i * 500, i * 500 + 500)) : [null];
   for (const chunk of chunks) {
     const where = chunk ? `AND pd.department_id IN (${chunk.map(() => '?').join(', ')})` : '';
-    const rows: { person_id: string; department_id: string }[] = await em.query(
-      `SELECT pd.person_id, pd.department_id FROM person_departments pd JOIN people p ON p.id = pd.person_id WHERE p.active = 1 ${where} ORDER BY pd.department_id`,
+    const rows: { person_id: string; department_id: string; platform: string | null }[] = await em.query(
+      `SELECT pd.person_id, pd.department_id, p.platform FROM person_departments pd JOIN people p ON p.id = pd.person_id WHERE p.active = 1 ${where} ORDER BY pd.person_id, pd.department_id`,
       chunk ?? [],
     );
     // Someone in several departments counts under the first (by id), the same in every questionnaire.
-    for (const row of rows) if (!byPerson.has(row.person_id)) byPerson.set(row.person_id, row.department_id);
+    for (const row of rows) if (!byPerson.has(row.person_id)) byPerson.set(row.person_id, { departmentId: row.department_id, platform: row.platform });
   }
   if (!scope) {
-    const loose: { id: string }[] = await em.query('SELECT id FROM people p WHERE p.active = 1 AND NOT EXISTS (SELECT 1 FROM person_departments pd WHERE pd.person_id = p.id)');
-    for (const row of loose) byPerson.set(row.id, null);
+    const loose: { id: string; platform: string | null }[] = await em.query(
+      'SELECT id, platform FROM people p WHERE p.active = 1 AND NOT EXISTS (SELECT 1 FROM person_departments pd WHERE pd.person_id = p.id)',
+    );
+    for (const row of loose) byPerson.set(row.id, { departmentId: null, platform: row.platform });
   }
-  return [...byPerson].map(([personId, departmentId]) => ({ personId, departmentId }));
+  const ids = [...byPerson.keys()].sort();
+  return ids.map((personId) => ({ personId, ...byPerson.get(personId)! }));
 }
 
 export async function nextSurveyNumber(em: EntityManager, year: number): Promise<string> {
@@ -221,11 +232,15 @@ export function textQuestionMessage(loadedSurvey: LoadedSurvey, question: Survey
 
 /** Participation rows in chunks (a questionnaire may go to 100,000 people). */
 export async function insertParticipants(em: EntityManager, surveyId: string, recipients: { personId: string; departmentId: string | null }[]): Promise<void> {
-  await insertRows(
+  await insertSharedRows(
     em,
     'survey_participants',
-    ['survey_id', 'person_id', 'department_id', 'answered', 'pages_done', 'awaiting', 'completed', 'last_day'],
-    recipients.map((r) => [surveyId, r.personId, r.departmentId, '', 0, null, 0, null]),
+    { survey_id: surveyId, answered: '', pages_done: 0, awaiting: null, completed: 0, last_day: null },
+    [
+      { name: 'person_id', mysqlType: 'VARCHAR(64)' },
+      { name: 'department_id', mysqlType: 'VARCHAR(64)' },
+    ],
+    recipients.map((r) => [r.personId, r.departmentId]),
   );
 }
 
