@@ -141,9 +141,22 @@ export function createSqliteExclusive(dataSource: DataSource): SqliteExclusive |
     });
 }
 
+/**
+ * One queue per database file, not per connection: two apps of one process on one file (tests, a
+ * benchmark's two instances) run their transactions one at a time too. Were they to overlap, the
+ * second BEGIN IMMEDIATE would wait for the first synchronously, on the very thread the first needs
+ * to finish, and fail after busy_timeout. In-memory databases are each their own.
+ */
+const sqliteFileQueues = new Map<string, SqliteQueue>();
+
 function sqliteQueue(dataSource: DataSource): SqliteQueue {
   let queue = sqliteQueues.get(dataSource);
-  if (!queue) sqliteQueues.set(dataSource, (queue = { urgent: [], normal: [], busy: false }));
+  if (queue) return queue;
+  const file = String(dataSource.options.database ?? ':memory:');
+  const shared = file === ':memory:' || file === '' ? undefined : path.resolve(file);
+  queue = (shared && sqliteFileQueues.get(shared)) || { urgent: [], normal: [], busy: false };
+  if (shared) sqliteFileQueues.set(shared, queue);
+  sqliteQueues.set(dataSource, queue);
   return queue;
 }
 
