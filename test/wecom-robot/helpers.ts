@@ -2,7 +2,9 @@ import { createLogger } from '../../src/lib/logger';
 import type { Card } from '../../src/core/messages';
 import { createWecomRobotAdapter, type WecomRobotAdapter, type WecomRobotAdapterDeps } from '../../src/platforms/wecom-robot/robot-adapter';
 import type { RobotConnectionStatus } from '../../src/platforms/wecom-robot/robot-connection';
-import { BOT_ID, BOT_SECRET, type FakeRobotGateway } from './fake-robot-gateway';
+import { BOT_ID, BOT_SECRET, FakeRobotGateway, type SentFrame } from './fake-robot-gateway';
+import { importSampleOrg } from '../helpers/org-fixture';
+import { startTestApp, type TestApp, type TestDatabase } from '../helpers/test-app';
 
 export { FakeSink } from '../dingtalk/helpers';
 
@@ -70,3 +72,26 @@ export function sampleCard(overrides: Partial<Card> = {}): Card {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The whole app served in WECOM_MODE=robot on a fresh fake gateway, the sample organisation imported, connected. */
+export async function startRobotApp(database: TestDatabase): Promise<{ gateway: FakeRobotGateway; t: TestApp }> {
+  const gateway = await new FakeRobotGateway().start();
+  const t = await startTestApp({
+    database,
+    serve: true,
+    env: { WECOM_MODE: 'robot', WECOM_BOT_ID: BOT_ID, WECOM_BOT_SECRET: BOT_SECRET, WECOM_BOT_WS_URL: gateway.wsUrl, CONSOLE: 'off' },
+  });
+  await importSampleOrg(t);
+  await gateway.waitFor('the app to authenticate', () => gateway.activeConnection > 0);
+  return { gateway, t };
+}
+
+/** What the bot sent to one chat on its own initiative (aibot_send_msg). */
+export function sendsTo(gateway: FakeRobotGateway, chatId: string): SentFrame[] {
+  return gateway.framesOf('aibot_send_msg').filter((f) => f.body.chatid === chatId);
+}
+
+/** A sent frame's markdown text ('' for a card). */
+export function markdownOf(frame: SentFrame): string {
+  return (frame.body.markdown as { content: string } | undefined)?.content ?? '';
+}

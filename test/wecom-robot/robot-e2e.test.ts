@@ -1,7 +1,7 @@
-import { importSampleOrg } from '../helpers/org-fixture';
-import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
+import { testDatabases, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../escalation/support';
-import { BOT_ID, BOT_SECRET, FakeRobotGateway, type SentFrame } from './fake-robot-gateway';
+import type { FakeRobotGateway, SentFrame } from './fake-robot-gateway';
+import { markdownOf, sendsTo as sendsToChat, startRobotApp } from './helpers';
 
 /** The whole app in WECOM_MODE=robot (SQLite), connected to the fake robot gateway through WECOM_BOT_WS_URL. */
 describe.each(testDatabases())('WeCom robot mode end to end (%s)', (database) => {
@@ -9,14 +9,7 @@ describe.each(testDatabases())('WeCom robot mode end to end (%s)', (database) =>
   let t: TestApp;
 
   beforeEach(async () => {
-    gateway = await new FakeRobotGateway().start();
-    t = await startTestApp({
-      database,
-      serve: true,
-      env: { WECOM_MODE: 'robot', WECOM_BOT_ID: BOT_ID, WECOM_BOT_SECRET: BOT_SECRET, WECOM_BOT_WS_URL: gateway.wsUrl, CONSOLE: 'off' },
-    });
-    await importSampleOrg(t);
-    await gateway.waitFor('the app to authenticate', () => gateway.activeConnection > 0);
+    ({ gateway, t } = await startRobotApp(database));
   });
 
   afterEach(async () => {
@@ -24,8 +17,7 @@ describe.each(testDatabases())('WeCom robot mode end to end (%s)', (database) =>
     await gateway.stop();
   });
 
-  const sendsTo = (chatId: string): SentFrame[] => gateway.framesOf('aibot_send_msg').filter((f) => f.body.chatid === chatId);
-  const markdownOf = (frame: SentFrame) => (frame.body.markdown as { content: string } | undefined)?.content ?? '';
+  const sendsTo = (chatId: string): SentFrame[] => sendsToChat(gateway, chatId);
 
   it('builds the robot adapter from the environment and shows the connection in /readyz', async () => {
     expect(t.app.adapters.map((a) => a.name)).toEqual(['wecom']);

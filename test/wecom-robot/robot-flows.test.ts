@@ -1,8 +1,8 @@
 import { createJobContext } from '../../src/bot/job-context';
 import { openQuarterByHand } from '../../src/modules/cycles/cycle-commands';
-import { importSampleOrg } from '../helpers/org-fixture';
-import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
-import { BOT_ID, BOT_SECRET, FakeRobotGateway, type SentFrame } from './fake-robot-gateway';
+import { testDatabases, type TestApp } from '../helpers/test-app';
+import type { FakeRobotGateway, SentFrame } from './fake-robot-gateway';
+import { markdownOf as textOf, sendsTo as sendsToChat, startRobotApp } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -27,14 +27,7 @@ describe.each(testDatabases())('WeCom robot mode: every flow (%s)', (database) =
   let t: TestApp;
 
   beforeEach(async () => {
-    gateway = await new FakeRobotGateway().start();
-    t = await startTestApp({
-      database,
-      serve: true,
-      env: { WECOM_MODE: 'robot', WECOM_BOT_ID: BOT_ID, WECOM_BOT_SECRET: BOT_SECRET, WECOM_BOT_WS_URL: gateway.wsUrl, CONSOLE: 'off' },
-    });
-    await importSampleOrg(t);
-    await gateway.waitFor('the app to authenticate', () => gateway.activeConnection > 0);
+    ({ gateway, t } = await startRobotApp(database));
   });
 
   afterEach(async () => {
@@ -42,8 +35,7 @@ describe.each(testDatabases())('WeCom robot mode: every flow (%s)', (database) =
     await gateway.stop();
   });
 
-  const sendsTo = (chatId: string): SentFrame[] => gateway.framesOf('aibot_send_msg').filter((f) => f.body.chatid === chatId);
-  const textOf = (frame: SentFrame): string => (frame.body.markdown as { content: string } | undefined)?.content ?? '';
+  const sendsTo = (chatId: string): SentFrame[] => sendsToChat(gateway, chatId);
   const cardOf = (frame: SentFrame): TemplateCard | undefined => frame.body.template_card as TemplateCard | undefined;
   const updatesOf = (reqId: string) => gateway.framesOf('aibot_respond_update_msg').filter((f) => f.reqId === reqId);
 
