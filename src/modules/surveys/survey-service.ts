@@ -91,21 +91,28 @@ export interface SurveyRecipient {
 /** The recipients in order of person id (the order their outbox rows are written in, cheapest for its indexes). */
 export async function recipientsOf(em: EntityManager, scope: string[] | null): Promise<SurveyRecipient[]> {
   const byPerson = new Map<string, { departmentId: string | null; platform: string | null }>();
-  const chunks = scope ? Array.from({ length: Math.ceil(scope.length / 500) }, (_, i) => scope.slice(i * 500, i * 500 + 500)) : [null];
-  for (const chunk of chunks) {
-    const where = chunk ? `AND pd.department_id IN (${chunk.map(() => '?').join(', ')})` : '';
-    const rows: { person_id: string; department_id: string; platform: string | null }[] = await em.query(
-      `SELECT pd.person_id, pd.department_id, p.platform FROM person_departments pd JOIN people p ON p.id = pd.person_id WHERE p.active = 1 ${where} ORDER BY pd.person_id, pd.department_id`,
-      chunk ?? [],
-    );
-    // Someone in several departments counts under the first (by id), the same in every questionnaire.
+  // Someone in several departments counts under the first (by id), the same in every questionnaire.
+  const keepFirst = (rows: { person_id: string; department_id: string | null; platform: string | null }[]) => {
     for (const row of rows) if (!byPerson.has(row.person_id)) byPerson.set(row.person_id, { departmentId: row.department_id, platform: row.platform });
-  }
+  };
   if (!scope) {
-    const loose: { id: string; platform: string | null }[] = await em.query(
-      'SELECT id, platform FROM people p WHERE p.active = 1 AND NOT EXISTS (SELECT 1 FROM person_departments pd WHERE pd.person_id = p.id)',
+    // The whole unit in one pass: people in no department come with a NULL department (which sorts
+    // first only for them), rather than in a second scan of every person.
+    keepFirst(
+      await em.query(
+        'SELECT p.id AS person_id, pd.department_id, p.platform FROM people p LEFT JOIN person_departments pd ON pd.person_id = p.id WHERE p.active = 1 ORDER BY p.id, pd.department_id',
+      ),
     );
-    for (const row of loose) byPerson.set(row.id, { departmentId: null, platform: row.platform });
+  } else {
+    for (let i = 0; i < scope.length; i += 500) {
+      const chunk = scope.slice(i, i + 500);
+      keepFirst(
+        await em.query(
+          `SELECT pd.person_id, pd.department_id, p.platform FROM person_departments pd JOIN people p ON p.id = pd.person_id WHERE p.active = 1 AND pd.department_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY pd.person_id, pd.department_id`,
+          chunk,
+        ),
+      );
+    }
   }
   const ids = [...byPerson.keys()].sort();
   return ids.map((personId) => ({ personId, ...byPerson.get(personId)! }));
