@@ -2,6 +2,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Transact } from '../db/data-source';
 import { execute, isDuplicateKeyError } from '../db/raw-sql';
+import { isEndedProcessOnThisHost } from '../lib/local-process';
 
 /*
  * A lease in the database on a connection only one instance may hold (the WeCom robot's long
@@ -57,14 +58,7 @@ const OWNER_PATTERN = /@([^@]+):(\d+):[0-9a-f]+$/;
 /** True when the owner names a process on this host that has ended (its lease can go at once). */
 function isDeadLocalProcess(owner: string): boolean {
   const match = OWNER_PATTERN.exec(owner);
-  if (!match || match[1] !== os.hostname()) return false;
-  if (Number(match[2]) === process.pid) return false;
-  try {
-    process.kill(Number(match[2]), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return match !== null && isEndedProcessOnThisHost(match[1], Number(match[2]));
 }
 
 export function createConnectionLease(options: ConnectionLeaseOptions): ConnectionLease {

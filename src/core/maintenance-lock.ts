@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { EntityManager } from 'typeorm';
 import type { Transact } from '../db/data-source';
 import { execute, isDuplicateKeyError } from '../db/raw-sql';
+import { isEndedProcessOnThisHost } from '../lib/local-process';
 
 /*
  * A lease on a maintenance run (key rotation, retention) in the database, so two runs — from two
@@ -44,16 +45,10 @@ export function processOwner(): string {
   return `${os.hostname()}:${process.pid}`;
 }
 
-/** True when the owner names a process on this host that has ended. */
+/** True when the owner (`host:pid`) names a process on this host that has ended. */
 function isDeadLocalProcess(owner: string): boolean {
   const [host, pid] = owner.split(':');
-  if (host !== os.hostname() || !/^\d+$/.test(pid ?? '')) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return /^\d+$/.test(pid ?? '') && isEndedProcessOnThisHost(host, Number(pid));
 }
 
 export async function acquireMaintenanceLock(
