@@ -34,6 +34,7 @@ import { createLogger } from '../src/lib/logger';
 import { CardEntity, OutboundMessageEntity } from '../src/db/entities/messaging.entity';
 import { createKeywordExtractor } from '../src/modules/analysis/segmenter';
 import type { Card } from '../src/core/messages';
+import { pendingRecipientsOfCard } from '../src/core/outbox';
 import { SurveyEntity } from '../src/db/entities/survey.entity';
 import type { BotEvent } from '../src/core/events';
 import type { OutboundContent } from '../src/core/messages';
@@ -291,7 +292,8 @@ async function benchmark(target: Target): Promise<string[]> {
     });
     const survey = await app.dataSource.getRepository(SurveyEntity).findOneByOrFail({ status: 'open' });
     const [page1] = JSON.parse(survey.pageCards) as string[];
-    const [{ rows, calls }] = await app.dataSource.query('SELECT COUNT(*) AS `rows`, COUNT(DISTINCT group_id) AS calls FROM outbound_messages WHERE card_id = ?', [page1]);
+    // Pending right after the commit (the dispatcher has not started): a fan-out group is one row until it is sent.
+    const { people: rows, calls } = await pendingRecipientsOfCard(app.dataSource.manager, app.cipher, page1);
     // The publisher is told how many it goes to (every active person: the recipients plus office1 and secretary1).
     const confirmReply = await replyTo(app, confirm.id);
     if (confirmReply.kind !== 'text' || !confirmReply.text.includes(`正在发送给 ${RECIPIENTS + 2} 人`)) throw new Error(`unexpected 确认发布 reply ${JSON.stringify(confirmReply).slice(0, 300)}`);

@@ -2,7 +2,7 @@ import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient } from '../helpers/console-client';
 import { importSampleOrg } from '../helpers/org-fixture';
 import { fakePlatform, type FakePlatform } from '../helpers/fake-platform';
-import { backoffMs, enqueueOutbound } from '../../src/core/outbox';
+import { backoffMs, enqueueOutbound, FAN_OUT_ROW_MIN_RECIPIENTS, pendingRecipientsOfCard } from '../../src/core/outbox';
 import { OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
 import { EscalationEventEntity } from '../../src/db/entities/escalation.entity';
 import { SealedReplyEntity } from '../../src/db/entities/suggestion.entity';
@@ -209,5 +209,33 @@ describe.each(testDatabases())('outbox dispatcher against a fake platform (%s)',
     expect(response.body.checks.outbox.pending).toBe(2);
     expect(response.body.checks.outbox.oldestAgeMs).toBeGreaterThanOrEqual(5_000);
     expect(response.body.checks.outbox.dead).toBe(0);
+  });
+
+  it('writes a large fan-out group as one row and sends it to each recipient once, in one call, after expanding it', async () => {
+    await start();
+    const people = Array.from({ length: FAN_OUT_ROW_MIN_RECIPIENTS + 150 }, (_, i) => `bulk${String(i).padStart(3, '0')}`);
+    const card = { cardId: 'card-fanout', template: 'notice', title: '通知', body: '请阅', fields: [], actions: [], state: null } as never;
+    const small = people.slice(0, FAN_OUT_ROW_MIN_RECIPIENTS - 1);
+    await t.app.transact(async (em) => {
+      await enqueueOutbound(em, t.app.cipher, { platform: 'wecom', recipients: people.map((userId) => ({ kind: 'user', userId })), content: { kind: 'card', card }, priority: 'bulk' }, clock.now());
+      await enqueueOutbound(em, t.app.cipher, { platform: 'wecom', recipients: small.map((userId) => ({ kind: 'user', userId })), content: { kind: 'text', text: '小范围通知' }, priority: 'bulk' }, clock.now());
+    });
+    // The large group is one row until the dispatcher takes it; the smaller one is a row per person.
+    const written = await rows();
+    expect(written.filter((r) => r.kind === 'fanout')).toHaveLength(1);
+    expect(written.filter((r) => r.kind === 'send')).toHaveLength(small.length);
+    expect(written.find((r) => r.kind === 'fanout')!.recipient).not.toContain('bulk');
+    expect(await t.app.transact((em) => pendingRecipientsOfCard(em, t.app.cipher, 'card-fanout'))).toEqual({ people: people.length, calls: 1 });
+
+    await t.app.outbox.runOnce();
+    const cardCalls = fake.calls.filter((c) => c.content.kind === 'card');
+    expect(cardCalls).toHaveLength(1);
+    expect([...cardCalls[0].recipients].sort()).toEqual(people.map((p) => `user:${p}`));
+    const after = await rows();
+    expect(after.filter((r) => r.kind === 'fanout')).toHaveLength(0);
+    expect(after.filter((r) => r.cardId === 'card-fanout' && r.status === 'sent')).toHaveLength(people.length);
+    expect(after.every((r) => r.status === 'sent')).toBe(true);
+    await t.app.outbox.runOnce();
+    expect(fake.calls.filter((c) => c.content.kind === 'card')).toHaveLength(1);
   });
 });

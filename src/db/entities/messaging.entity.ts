@@ -21,21 +21,28 @@ export interface InboundEventRow {
   processedAt: number | null;
 }
 
-/** `batch_update`: one update of many copies of a card delivered together (a CardBatchRow). */
-export type OutboundKind = 'send' | 'card_update' | 'batch_update';
+/**
+ * `batch_update`: one update of many copies of a card delivered together (a CardBatchRow).
+ * `fanout`: a large fan-out group as one row (its recipients inside the encrypted content), which
+ * the dispatcher replaces by the group's `send` rows, one per recipient, before sending it.
+ */
+export type OutboundKind = 'send' | 'card_update' | 'batch_update' | 'fanout';
 /** `expired`: a batch update whose platform ref was too old to use; nothing was sent. */
 export type OutboundStatus = 'pending' | 'sent' | 'dead' | 'invalid' | 'expired';
 
-/** The outbox: one row per recipient, written in the transaction of the change that caused it. */
+/**
+ * The outbox: one row per recipient, written in the transaction of the change that caused it (a
+ * large fan-out group is first one `fanout` row, expanded into its recipients' rows by the dispatcher).
+ */
 export interface OutboundMessageRow {
   id: number;
   /** Rows of one message to several recipients share a group id, so a platform can batch them. */
   groupId: string;
   platform: string;
-  /** recipientKey(): `user:ID` or `group:ID`; a batch_update row: `batch:<card batch id>`. */
+  /** recipientKey(): `user:ID` or `group:ID`; a batch_update row: `batch:<card batch id>`; a fanout row: `fanout:<group id>`. */
   recipient: string;
   kind: OutboundKind;
-  /** Encrypted JSON of the OutboundContent (card_update rows: of the Card; batch_update rows: BatchUpdateContent). */
+  /** Encrypted JSON of the OutboundContent (card_update rows: of the Card; batch_update rows: BatchUpdateContent; fanout rows: FanOutContent). */
   contentEnc: string;
   cardId: string | null;
   /** The inbound event this is a reply to, if any (the console returns these as `replies`). */
