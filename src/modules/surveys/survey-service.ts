@@ -167,9 +167,9 @@ const answerId = () => randomBytes(16).toString('hex');
  */
 async function takeBackAnswers(em: EntityManager, survey: Survey, personId: string, keys: string[]): Promise<TalliedAnswer[]> {
   if (survey.anonymous || keys.length === 0) return [];
-  const lock = em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '';
+  const forUpdate = em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '';
   const old: { id: string; question_key: string; department_id: string | null; value: string | null }[] = await em.query(
-    `SELECT id, question_key, department_id, value FROM survey_answers WHERE survey_id = ? AND question_key IN (${keys.map(() => '?').join(', ')}) AND person_id = ?${lock}`,
+    `SELECT id, question_key, department_id, value FROM survey_answers WHERE survey_id = ? AND question_key IN (${keys.map(() => '?').join(', ')}) AND person_id = ?${forUpdate}`,
     [survey.id, ...keys, personId],
   );
   if (old.length === 0) return [];
