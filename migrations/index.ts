@@ -14,6 +14,7 @@ import { CardBatches1764580000000 } from './1764580000000-card-batches';
 import { KeywordHashKeys1764590000000 } from './1764590000000-keyword-hash-keys';
 import { ConnectionLeases1764600000000 } from './1764600000000-connection-leases';
 import { OutboxClaimIndex1764610000000 } from './1764610000000-outbox-claim-index';
+import { SurveyTallies1764620000000 } from './1764620000000-survey-tallies';
 
 /** Every migration, in order (no globs): the same list runs on SQLite and MySQL. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   KeywordHashKeys1764590000000,
   ConnectionLeases1764600000000,
   OutboxClaimIndex1764610000000,
+  SurveyTallies1764620000000,
 ];

@@ -100,6 +100,36 @@ describe.each(testDatabases())('anonymous questionnaire: answers cannot be linke
     expect(rows.filter((r) => r.startsWith('ledger_entries:') && respondents.some((p) => r.includes(`"${p}"`)))).toEqual([]);
   });
 
+  it('the tallies results read hold counts only: no person, no time, no order of arrival', async () => {
+    const tables = {
+      survey_answer_tallies: ['survey_id', 'question_key', 'department_key', 'option_id', 'n'],
+      survey_department_tallies: ['survey_id', 'department_key', 'recipients', 'respondents'],
+    };
+    const people = respondents.concat(['liu', 'wang']);
+    const [survey] = await t.app.dataSource.query('SELECT id FROM surveys');
+    for (const [table, columns] of Object.entries(tables)) {
+      const rows: Record<string, unknown>[] = await t.app.dataSource.query(`SELECT * FROM ${table}`);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(Object.keys(row).sort()).toEqual([...columns].sort());
+        expect(row.survey_id).toBe(survey.id);
+        for (const person of people) expect(JSON.stringify(row)).not.toContain(person);
+        // The only numbers are counts, none larger than the number of people asked (技术处 and 后勤处: the 12 respondents).
+        for (const [column, value] of Object.entries(row)) {
+          if (['n', 'recipients', 'respondents'].includes(column)) expect(Number(value)).toBeLessThanOrEqual(respondents.length);
+          else expect(typeof value).toBe('string');
+        }
+      }
+      if (database === 'sqlite') {
+        // WITHOUT ROWID, as survey_answers: no hidden counter tells in which order the counts first appeared.
+        await expect(t.app.dataSource.query(`SELECT rowid FROM ${table}`)).rejects.toThrow();
+      } else {
+        const [status] = await t.app.dataSource.query(`SHOW TABLE STATUS WHERE Name = '${table}'`);
+        expect(status.Auto_increment ?? null).toBeNull();
+      }
+    }
+  });
+
   it('refuses to switch anonymity off once answers exist (no command changes it, the lock is stored)', async () => {
     const [row] = await t.app.dataSource.query('SELECT anonymous, locked FROM surveys');
     expect(Boolean(Number(row.anonymous))).toBe(true);

@@ -7,7 +7,7 @@ import { InsightActionEntity } from './case.entity';
 import { SealedReplyEntity, SuggestionEntity } from './suggestion.entity';
 import { CycleEntity, CycleReportVersionEntity, CycleTaskEntity, LiaisonRecordEntity } from './cycle.entity';
 import { ReviewMeetingEntity, UnitReportEntity } from './report.entity';
-import { SurveyAnswerEntity, SurveyEntity, SurveyParticipantEntity } from './survey.entity';
+import { SurveyAnswerEntity, SurveyAnswerTallyEntity, SurveyDepartmentTallyEntity, SurveyEntity, SurveyParticipantEntity } from './survey.entity';
 import { ReminderSlotEntity, StoredFileChunkEntity, StoredFileEntity, TimerEntity } from './kernel.entity';
 import { AnalysisKeywordEntity, AnalysisTermEntity, AnalysisWarningEntity, InsightKeywordEntity, KeywordMonthDepartmentEntity, KeywordMonthEntity } from './analysis.entity';
 
@@ -38,5 +38,5 @@ export const entities = [
   ...[CycleEntity, CycleTaskEntity, CycleReportVersionEntity, LiaisonRecordEntity],
   UnitReportEntity,
   ReviewMeetingEntity,
-  SurveyEntity, SurveyParticipantEntity, SurveyAnswerEntity,
+  SurveyEntity, SurveyParticipantEntity, SurveyAnswerEntity, SurveyAnswerTallyEntity, SurveyDepartmentTallyEntity,
 ];

@@ -1,5 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
 import { AnalysisKeywordEntity, AnalysisTermEntity, InsightKeywordEntity } from '../../db/entities/analysis.entity';
+import { addKeyedCounts } from '../../db/keyed-counts';
 import type { DataCipher } from '../../lib/data-cipher';
 import { keywordHash, termHash, type KeywordKey } from './keyword-hash';
 import { monthKey } from './months';
@@ -92,18 +93,14 @@ type CountTable = 'keyword_months' | 'keyword_month_departments';
 const COUNT_KEYS: Record<CountTable, string[]> = { keyword_months: ['month', 'keyword_id'], keyword_month_departments: ['keyword_id', 'month', 'department_id'] };
 
 /**
- * Adds n to month counts (one multi-row upsert); rows are the key columns' values then n. A
+ * Adds n to month counts (multi-row upserts, addKeyedCounts); rows are the key columns' values then n. A
  * negative n takes a source back (a replaced report, a merged keyword): rows left at 0 are deleted,
  * since a department row with n = 0 would still count as a department behind the theme.
  */
 export async function addCounts(em: EntityManager, table: CountTable, rows: unknown[][]): Promise<void> {
   if (rows.length === 0) return;
   const key = COUNT_KEYS[table];
-  await em.query(
-    `INSERT INTO ${table} (${key.join(', ')}, n) VALUES ${rows.map((r) => `(${r.map(() => '?').join(', ')})`).join(', ')} ` +
-      (isMysql(em) ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)' : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET n = n + excluded.n`),
-    rows.flat(),
-  );
+  await addKeyedCounts(em, table, key, ['n'], rows);
   if (rows.some((r) => Number(r[r.length - 1]) < 0)) {
     const ids = [...new Set(rows.map((r) => r[key.indexOf('keyword_id')]))];
     await em.query(`DELETE FROM ${table} WHERE keyword_id IN (${ids.map(() => '?').join(', ')}) AND n <= 0`, ids);

@@ -28,6 +28,7 @@ import {
   type LoadedSurvey,
 } from './survey-service';
 import { resultsMarkdown, surveyResults } from './survey-results';
+import { countRecipients, countRespondent } from './survey-tallies';
 
 /*
  * The questionnaire's life: confirmed (fan-out of page 1), answered page by page, reminded, closed
@@ -50,6 +51,7 @@ export async function confirmSurvey(ctx: TurnContext, survey: Survey): Promise<n
   }
   await ctx.em.update(SurveyEntity, { id: survey.id }, { status: 'open', publishedAt: ctx.now, recipients: recipients.length, pageCards: JSON.stringify(cardIds) });
   await insertParticipants(ctx.em, survey.id, recipients);
+  await countRecipients(ctx.em, survey.id, recipients);
   const opened: LoadedSurvey = { ...draft, survey: { ...survey, status: 'open', pageCards: JSON.stringify(cardIds) }, cardIds };
   const ids = recipients.map((r) => r.personId);
   const fanOut = { priority: 'bulk' as const, batch: true, platformOf: new Map(recipients.map((r) => [r.personId, r.platform])) };
@@ -200,6 +202,7 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   if (answers.length === 0 && !allOptional) throw new UserFacingError('请先在卡片上选择，再点「提交」。本次未记录。');
   if (answers.length) await storeChoiceAnswers(ctx.em, survey, participant, answers);
   for (const a of answers) answered.add(a.key);
+  if (participant.answered === '') await countRespondent(ctx.em, survey.id, participant, [...answered].join(','));
   const complete = pageComplete(page, answered);
   const pagesDone = complete && !resubmit ? current_ + 1 : current_;
   await ctx.em.update(
@@ -256,6 +259,7 @@ export async function answerText(ctx: TurnContext, text: string): Promise<boolea
     answered.add(question.key);
   }
   const remaining = skippedOf(answered);
+  if (participant.answered === '') await countRespondent(ctx.em, survey.id, participant, [...answered].join(','));
   await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { answered: [...answered].join(','), awaiting: null, lastDay: dayOf(ctx.services, ctx.now) });
   const nextQuestion = nextTextQuestion(current, answered, remaining);
   let next: string;

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
-import { SurveyAnswerEntity, SurveyParticipantEntity, type Survey } from '../../db/entities/survey.entity';
+import { SurveyAnswerEntity, type Survey } from '../../db/entities/survey.entity';
 import { DepartmentEntity } from '../../db/entities/org.entity';
 import type { FactServices, SurveyFact, SurveyQuestionFact } from '../../domain/facts';
 import { optionsOf, type SurveyTemplate } from './survey-template';
+import { answerTallies, departmentTallies } from './survey-tallies';
 
 /*
  * Results that cannot single anyone out (issue §5), the same in chat, export, 汇总 and facts:
@@ -41,17 +42,9 @@ function sortByName(groups: DepartmentGroup[]): DepartmentGroup[] {
   return [...groups].sort((a, b) => a.name.localeCompare(b.name, 'zh'));
 }
 
-/** Department groups of the questionnaire: recipients and respondents per department (participation only). */
+/** Department groups of the questionnaire: recipients and respondents per department (participation only, from its tallies). */
 export async function departmentGroups(em: EntityManager, survey: Survey): Promise<DepartmentGroup[]> {
-  const rows: { departmentId: string | null; recipients: string | number; respondents: string | number }[] = await em
-    .getRepository(SurveyParticipantEntity)
-    .createQueryBuilder('p')
-    .select('p.department_id', 'departmentId')
-    .addSelect('COUNT(*)', 'recipients')
-    .addSelect("SUM(CASE WHEN p.answered <> '' THEN 1 ELSE 0 END)", 'respondents')
-    .where('p.survey_id = :id', { id: survey.id })
-    .groupBy('p.department_id')
-    .getRawMany();
+  const rows = await departmentTallies(em, survey.id);
   const ids = rows.map((r) => r.departmentId).filter((id): id is string => id !== null);
   const names = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 500) {
@@ -60,8 +53,8 @@ export async function departmentGroups(em: EntityManager, survey: Survey): Promi
   return rows.map((r) => ({
     departmentId: r.departmentId,
     name: r.departmentId ? (names.get(r.departmentId) ?? r.departmentId) : '未归属部门',
-    recipients: Number(r.recipients),
-    respondents: Number(r.respondents ?? 0),
+    recipients: r.recipients,
+    respondents: r.respondents,
   }));
 }
 
@@ -76,7 +69,7 @@ function shuffle<T>(items: T[]): T[] {
 
 /**
  * Per-question results over the answers of the given departments (all when null). Counts are read
- * with GROUP BY in the database, so a million answers are not loaded into memory.
+ * from the questionnaire's tallies (kept as answers arrive), free text from the answers themselves.
  */
 export async function questionResults(
   em: EntityManager,
@@ -98,20 +91,13 @@ export async function questionResults(
     }
     return qb;
   };
-  const counts: { key: string; value: string | null; n: string | number }[] = await scoped(em.getRepository(SurveyAnswerEntity).createQueryBuilder('a'))
-    .select('a.question_key', 'key')
-    .addSelect('a.value', 'value')
-    .addSelect('COUNT(*)', 'n')
-    .groupBy('a.question_key')
-    .addGroupBy('a.value')
-    .getRawMany();
-  const byQuestion = new Map<string, { value: string | null; n: number }[]>();
-  for (const row of counts) byQuestion.set(row.key, [...(byQuestion.get(row.key) ?? []), { value: row.value, n: Number(row.n) }]);
+  const tallies = await answerTallies(em, survey.id, departmentIds);
 
   const results: SurveyQuestionFact[] = [];
   for (const question of template.questions) {
-    const rows = byQuestion.get(question.key) ?? [];
-    const answered = rows.reduce((sum, r) => sum + r.n, 0);
+    const counted = tallies.get(question.key) ?? new Map<string, number>();
+    // Option '' counts the people who answered the question.
+    const answered = counted.get('') ?? 0;
     if (question.type === 'text') {
       const fact: SurveyQuestionFact = { key: question.key, text: question.text, type: 'text', answered };
       if (respondents >= services.minCommentGroupSize) {
@@ -126,14 +112,9 @@ export async function questionResults(
       results.push(fact);
       continue;
     }
-    const perOption = new Map<string, number>();
-    let people = 0;
-    for (const row of rows) {
-      people += row.n;
-      for (const id of (row.value ?? '').split(',').filter(Boolean)) perOption.set(id, (perOption.get(id) ?? 0) + row.n);
-    }
+    const people = answered;
     const options = optionsOf(question).map((o) => {
-      const count = perOption.get(o.id) ?? 0;
+      const count = counted.get(o.id) ?? 0;
       return { id: o.id, label: o.label, count, percent: people ? Math.round((count / people) * 1000) / 10 : 0 };
     });
     const fact: SurveyQuestionFact = { key: question.key, text: question.text, type: question.type, answered: people, options };

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { nextCounterValue } from '../../core/counters';
 import type { Card } from '../../core/messages';
 import { recipientKey } from '../../core/platform-adapter';
@@ -11,6 +11,7 @@ import { formatZoned, parseDate, startOfZonedDay, wallClock } from '../../lib/zo
 import type { BotServices, JobContext, TurnContext } from '../../bot/turn-context';
 import { UserFacingError } from '../../bot/turn-context';
 import { choicePages, optionsOf, pageInputs, textQuestions, type SurveyPage, type SurveyQuestion, type SurveyTemplate } from './survey-template';
+import { changeAnswerTallies, type TalliedAnswer } from './survey-tallies';
 
 export const SURVEY_PAGE_TEMPLATE = 'survey-page';
 export const MAX_TEXT_ANSWER = 2000;
@@ -159,9 +160,26 @@ async function lock(em: EntityManager, survey: Survey): Promise<void> {
 /** A random key: answers' keys must not follow the order of arrival. */
 const answerId = () => randomBytes(16).toString('hex');
 
+/**
+ * A named questionnaire's earlier answers to these questions, deleted (an answer given again
+ * replaces the old one), as the tallies must take them back. A locking read on MySQL, so it sees
+ * exactly the rows the DELETE removes.
+ */
+async function takeBackAnswers(em: EntityManager, survey: Survey, personId: string, keys: string[]): Promise<TalliedAnswer[]> {
+  if (survey.anonymous || keys.length === 0) return [];
+  const forUpdate = em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '';
+  const old: { id: string; question_key: string; department_id: string | null; value: string | null }[] = await em.query(
+    `SELECT id, question_key, department_id, value FROM survey_answers WHERE survey_id = ? AND question_key IN (${keys.map(() => '?').join(', ')}) AND person_id = ?${forUpdate}`,
+    [survey.id, ...keys, personId],
+  );
+  if (old.length === 0) return [];
+  await em.delete(SurveyAnswerEntity, { id: In(old.map((a) => a.id)) });
+  return old.map((a) => ({ questionKey: a.question_key, departmentId: a.department_id, value: a.value }));
+}
+
 export async function storeChoiceAnswers(em: EntityManager, survey: Survey, participant: SurveyParticipant, answers: { key: string; value: string }[]): Promise<void> {
+  const removed = await takeBackAnswers(em, survey, participant.personId, answers.map((a) => a.key));
   for (const answer of answers) {
-    if (!survey.anonymous) await em.delete(SurveyAnswerEntity, { surveyId: survey.id, questionKey: answer.key, personId: participant.personId });
     await em.insert(SurveyAnswerEntity, {
       id: answerId(),
       surveyId: survey.id,
@@ -172,11 +190,12 @@ export async function storeChoiceAnswers(em: EntityManager, survey: Survey, part
       personId: survey.anonymous ? null : participant.personId,
     });
   }
+  await changeAnswerTallies(em, survey.id, answers.map((a) => ({ questionKey: a.key, departmentId: participant.departmentId, value: a.value })), removed);
   await lock(em, survey);
 }
 
 export async function storeTextAnswer(em: EntityManager, services: BotServices, survey: Survey, participant: SurveyParticipant, key: string, text: string): Promise<void> {
-  if (!survey.anonymous) await em.delete(SurveyAnswerEntity, { surveyId: survey.id, questionKey: key, personId: participant.personId });
+  const removed = await takeBackAnswers(em, survey, participant.personId, [key]);
   await em.insert(SurveyAnswerEntity, {
     id: answerId(),
     surveyId: survey.id,
@@ -186,6 +205,7 @@ export async function storeTextAnswer(em: EntityManager, services: BotServices, 
     textEnc: services.cipher.encrypt(text),
     personId: survey.anonymous ? null : participant.personId,
   });
+  await changeAnswerTallies(em, survey.id, [{ questionKey: key, departmentId: participant.departmentId, value: null }], removed);
   await lock(em, survey);
 }
 
