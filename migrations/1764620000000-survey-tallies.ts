@@ -1,4 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * 问卷 结果 read every answer (a GROUP BY over a million index entries) and every participant
@@ -12,6 +12,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Counts only: no person, no time. Keyed by their key and, like survey_answers, WITHOUT ROWID on
  * SQLite (InnoDB clusters by the primary key), so neither a hidden row id nor the storage order
  * tells in which order the counts first appeared.
+ *
+ * A named answer given again takes its old counts back, found by person: idx_survey_answers_person
+ * finds them without scanning (and, on MySQL, without locking) every answer to the question. An
+ * anonymous answer's person is NULL, so in that index its rows sort by their random key alone.
  *
  * Existing questionnaires are counted here from their answers and participants. Self-contained
  * on purpose (a migration must keep doing what it did when the code around it changes).
@@ -40,6 +44,8 @@ export class SurveyTallies1764620000000 implements MigrationInterface {
           '`recipients` int NOT NULL DEFAULT 0, `respondents` int NOT NULL DEFAULT 0, PRIMARY KEY (`survey_id`, `department_key`)) ENGINE=InnoDB',
       );
     }
+
+    await queryRunner.createIndex('survey_answers', new TableIndex({ name: 'idx_survey_answers_person', columnNames: ['survey_id', 'person_id', 'question_key'] }));
 
     // Questionnaires published before: their participants, per department.
     await queryRunner.query(
@@ -75,6 +81,7 @@ export class SurveyTallies1764620000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('survey_answers', 'idx_survey_answers_person');
     await queryRunner.dropTable('survey_department_tallies');
     await queryRunner.dropTable('survey_answer_tallies');
   }
