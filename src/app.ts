@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type Koa from 'koa';
 import type { Config } from './config/load-config';
 import { createDataSource, createTransact, type Transact } from './db/data-source';
+import { startWalCheckpointer, type WalCheckpointer } from './db/wal-checkpointer';
 import { databaseStartupError, listenStartupError } from './config/startup-errors';
 import { createLogger, type Logger } from './lib/logger';
 import { createDataCipher, type KeyedCipher } from './lib/data-cipher';
@@ -204,6 +205,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const koa = createHttpServer({ log, routers, trustProxy: config.http.trustProxy, readiness: () => readiness(dataSource, inbound, outbox, adapters) });
 
   let server: http.Server | null = null;
+  let checkpointer: WalCheckpointer | null = null;
   let jobs: ScheduledTask[] = [];
 
   const app: XinshengApp = {
@@ -229,6 +231,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const ran = await app.migrate();
       if (ran.length) log.info({ migrations: ran }, 'migrations applied');
       await app.checkDataKeys();
+      // SQLite: WAL checkpoints off the event loop while serving (src/db/wal-checkpointer.ts).
+      checkpointer = startWalCheckpointer(dataSource, log);
       server = http.createServer(koa.callback());
       await new Promise<void>((resolve, reject) => {
         server!.once('error', (error) => reject(listenStartupError(error, config.http)));
@@ -256,6 +260,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await inbound.stop();
       await timers.stop();
       await outbox.stop();
+      await checkpointer?.stop();
+      checkpointer = null;
       if (dataSource.isInitialized) await dataSource.destroy();
     },
     async syncDirectories() {
