@@ -28,7 +28,7 @@ import {
   type LoadedSurvey,
 } from './survey-service';
 import { resultsMarkdown, surveyResults } from './survey-results';
-import { countRecipients, countRespondent } from './survey-tallies';
+import { countRecipients, saveProgress } from './survey-tallies';
 
 /*
  * The questionnaire's life: confirmed (fan-out of page 1), answered page by page, reminded, closed
@@ -202,14 +202,9 @@ export async function submitPage(ctx: TurnContext, cardId: string, values: Recor
   if (answers.length === 0 && !allOptional) throw new UserFacingError('请先在卡片上选择，再点「提交」。本次未记录。');
   if (answers.length) await storeChoiceAnswers(ctx.em, survey, participant, answers);
   for (const a of answers) answered.add(a.key);
-  if (participant.answered === '') await countRespondent(ctx.em, survey.id, participant, [...answered].join(','));
   const complete = pageComplete(page, answered);
   const pagesDone = complete && !resubmit ? current_ + 1 : current_;
-  await ctx.em.update(
-    SurveyParticipantEntity,
-    { surveyId: survey.id, personId: participant.personId },
-    { answered: [...answered].join(','), pagesDone, lastDay: dayOf(ctx.services, ctx.now) },
-  );
+  await saveProgress(ctx.em, survey.id, participant, { answered: [...answered].join(','), pagesDone, lastDay: dayOf(ctx.services, ctx.now) });
   if (!complete) {
     const missing = page.questions.filter((q) => !q.optional && !answered.has(q.key)).map((q) => `「${q.text}」`);
     await ctx.replyText(`已记录本页 ${answers.length} 题。本页还有必答题未选：${missing.join('、')}，请在卡片上选择后再提交。`);
@@ -259,8 +254,7 @@ export async function answerText(ctx: TurnContext, text: string): Promise<boolea
     answered.add(question.key);
   }
   const remaining = skippedOf(answered);
-  if (participant.answered === '') await countRespondent(ctx.em, survey.id, participant, [...answered].join(','));
-  await ctx.em.update(SurveyParticipantEntity, { surveyId: survey.id, personId: participant.personId }, { answered: [...answered].join(','), awaiting: null, lastDay: dayOf(ctx.services, ctx.now) });
+  await saveProgress(ctx.em, survey.id, participant, { answered: [...answered].join(','), awaiting: null, lastDay: dayOf(ctx.services, ctx.now) });
   const nextQuestion = nextTextQuestion(current, answered, remaining);
   let next: string;
   if (nextQuestion) {

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { addKeyedCounts } from '../../db/keyed-counts';
-import { execute } from '../../db/raw-sql';
+import { SurveyParticipantEntity, type SurveyParticipant } from '../../db/entities/survey.entity';
 
 /*
  * A questionnaire's counts, kept as answers arrive (survey_answer_tallies, survey_department_tallies;
@@ -48,14 +48,24 @@ export async function changeAnswerTallies(em: EntityManager, surveyId: string, a
 }
 
 /**
- * A participant's first answer (their `answered` goes from '' to `answered`): one more respondent in
- * their department. The participation row is changed here only if it is still '' — a locking write
- * on MySQL — so two submissions of one person racing each other count them once.
+ * Writes a participant's progress (`patch.answered` is the full list of keys answered). On their
+ * first answer (`answered` was '') the same UPDATE is conditioned on answered = '' and, when it
+ * matched, counts one more respondent in their department: two submissions of one person racing
+ * each other count them once, and the usual case stays one statement.
  */
-export async function countRespondent(em: EntityManager, surveyId: string, participant: { personId: string; departmentId: string | null }, answered: string): Promise<void> {
-  if (answered === '') return;
-  const first = await execute(em, "UPDATE survey_participants SET answered = ? WHERE survey_id = ? AND person_id = ? AND answered = ''", [answered, surveyId, participant.personId]);
-  if (first > 0) await addKeyedCounts(em, DEPARTMENT_TALLIES, DEPARTMENT_KEY, ['recipients', 'respondents'], [[surveyId, departmentKey(participant.departmentId), 0, 1]]);
+export async function saveProgress(
+  em: EntityManager,
+  surveyId: string,
+  participant: { personId: string; departmentId: string | null; answered: string },
+  patch: Partial<Pick<SurveyParticipant, 'answered' | 'pagesDone' | 'awaiting' | 'lastDay'>>,
+): Promise<void> {
+  const row = { surveyId, personId: participant.personId };
+  const first = participant.answered === '' && Boolean(patch.answered);
+  if (first && (await em.update(SurveyParticipantEntity, { ...row, answered: '' }, patch)).affected) {
+    await addKeyedCounts(em, DEPARTMENT_TALLIES, DEPARTMENT_KEY, ['recipients', 'respondents'], [[surveyId, departmentKey(participant.departmentId), 0, 1]]);
+    return;
+  }
+  await em.update(SurveyParticipantEntity, row, patch);
 }
 
 /** 确认发布: recipients per department, counted from the recipients already in memory (a few multi-row statements for 1,000 departments). */
