@@ -45,6 +45,8 @@ describe('POST /wecom/callback', () => {
       .send(envelope(encrypt, VECTOR_A.keys.corpId, '218'));
     expect(res.status).toBe(200);
     expect(res.text).toBe('');
+    // A complete empty answer (not chunked), so WeCom's connection can carry the next callback.
+    expect(res.headers['content-length']).toBe('0');
     expect(sink.events).toEqual([
       expect.objectContaining({
         id: 'wecom:msg:4561255354251345929',

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { answerEmpty } from '../../http/answer-empty';
 import { readRawBody } from '../../http/raw-body';
 import type { Logger } from '../../lib/logger';
 import type { InboundSink } from '../../core/platform-adapter';
@@ -50,8 +51,7 @@ export function createCallbackRouter(deps: CallbackDeps): Router {
       const fresh = await sink.accept(event);
       deps.log.debug({ eventId: event.id, type: event.type, duplicate: !fresh }, 'wecom callback recorded');
     }
-    ctx.status = 200;
-    ctx.body = '';
+    answerEmpty(ctx);
   });
 
   return router;
