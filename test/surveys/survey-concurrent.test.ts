@@ -1,6 +1,6 @@
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard, texts } from '../helpers/console-client';
-import { importSurveyOrg, pageCards } from './survey-support';
+import { firstOptions, importSurveyOrg, pageCards } from './survey-support';
 
 /*
  * One person's two turns processed at the same time: on MySQL two instances can each take one (the
@@ -27,7 +27,7 @@ describe.each(testDatabases())('one person’s turns processed at the same time 
     const chat = consoleClient(t);
     for (const person of people) {
       const card = pageCards(await chat.inbox(person))[0];
-      const values = Object.fromEntries(card.inputs.map((i) => [i.key, i.multi ? [i.options[0].id] : i.options[0].id]));
+      const values = firstOptions(card);
       const replies = await Promise.all([chat.act(person, card.cardId, 'submit', values), chat.act(person, card.cardId, 'submit', values)]);
       const said = replies.map(texts);
       expect(said.filter((s) => s.includes('第 1/3 页已提交'))).toHaveLength(1);
@@ -41,7 +41,7 @@ describe.each(testDatabases())('one person’s turns processed at the same time 
     for (const person of people) {
       let card = pageCards(await chat.inbox(person))[0];
       for (;;) {
-        const values = Object.fromEntries(card.inputs.map((i) => [i.key, i.multi ? [i.options[0].id] : i.options[0].id]));
+        const values = firstOptions(card);
         const next = pageCards(await chat.act(person, card.cardId, 'submit', values))[0];
         if (!next) break;
         card = next;

@@ -1,6 +1,6 @@
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { consoleClient, onlyCard, texts } from '../helpers/console-client';
-import { importSurveyOrg, pageCards } from './survey-support';
+import { firstOptions, importSurveyOrg, pageCards } from './survey-support';
 import { SurveyAnswerEntity, SurveyEntity } from '../../src/db/entities/survey.entity';
 import { LedgerEntryEntity } from '../../src/db/entities/ledger.entity';
 import { CardDeliveryEntity, OutboundMessageEntity } from '../../src/db/entities/messaging.entity';
@@ -32,7 +32,7 @@ describe('问卷调查 through the console', () => {
   async function answerAll(user: string, number: string, text = '希望多组织业务培训'): Promise<void> {
     let card = pageCards(await chat.inbox(user)).find((c) => c.body.includes(number))!;
     for (;;) {
-      const values = Object.fromEntries(card.inputs.map((i) => [i.key, i.multi ? [i.options[0].id] : i.options[0].id]));
+      const values = firstOptions(card);
       const replies = await chat.act(user, card.cardId, 'submit', values);
       expect(texts(replies)).toContain('已提交');
       const next = pageCards(replies)[0];

@@ -25,3 +25,8 @@ export function cardsIn(messages: ConsoleMessage[]): Card[] {
 export function pageCards(messages: ConsoleMessage[]): Card[] {
   return cardsIn(messages).filter((c) => c.template === 'survey-page');
 }
+
+/** A page card's values with the first option of every question chosen. */
+export function firstOptions(card: Card): Record<string, string | string[]> {
+  return Object.fromEntries(card.inputs.map((i) => [i.key, i.multi ? [i.options[0].id] : i.options[0].id]));
+}
