@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 
 /**
- * Answers with an empty body straight on Node's response and tells Koa to leave it alone.
+ * Answers 200 with an empty body straight on Node's response and tells Koa to leave it alone.
  *
  * On the platform callbacks (the hot path) Koa's own way, `ctx.status = 200; ctx.body = ''`, goes
  * through the body setter and respond(): a content-type lookup and header bookkeeping for a body
@@ -9,8 +9,8 @@ import type { Context } from 'koa';
  * spent on a request. Node still sends `Content-Length: 0` and keeps the connection alive.
  * Errors thrown before this call still reach the error middleware as usual.
  */
-export function answerEmpty(ctx: Context, status = 200): void {
+export function answerEmpty(ctx: Context): void {
   ctx.respond = false;
-  ctx.res.statusCode = status;
+  ctx.res.statusCode = 200;
   ctx.res.end();
 }
