@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { Transact } from '../db/data-source';
 import { isDuplicateKeyError } from '../db/raw-sql';
+import { forUpdateSql } from '../db/row-locks';
 
 /*
  * Limits per key (per member, say: WeCom takes at most 30 messages a minute from one app to one
@@ -94,9 +95,8 @@ export function createSharedKeyedLimit(options: SharedKeyedLimitOptions): KeyedL
   };
 
   async function admitPart(em: EntityManager, keys: string[], cost: number, now: number): Promise<string[]> {
-    const lock = em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '';
     const buckets = keys.map(bucketOf);
-    const rows = (await em.query(`SELECT bucket, next_at_us FROM rate_schedules WHERE bucket IN (${buckets.map(() => '?').join(', ')})${lock}`, buckets)) as {
+    const rows = (await em.query(`SELECT bucket, next_at_us FROM rate_schedules WHERE bucket IN (${buckets.map(() => '?').join(', ')})${forUpdateSql(em)}`, buckets)) as {
       bucket: string;
       next_at_us: number | string;
     }[];

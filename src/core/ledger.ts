@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { LedgerEntryEntity, type LedgerEntry } from '../db/entities/ledger.entity';
 import { nextCounterValue } from './counters';
 import { CounterEntity } from '../db/entities/insight.entity';
+import { forUpdateFind } from '../db/row-locks';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -38,8 +39,7 @@ export async function appendLedger(em: EntityManager, record: LedgerRecord, now:
   const id = await nextCounterValue(em, 'ledger');
   // A locking read on MySQL: a plain one reads this transaction's snapshot, taken before the
   // previous entry's transaction committed, and would chain this entry to the genesis hash.
-  const locking = em.connection.options.type === 'mysql' ? { lock: { mode: 'pessimistic_write' as const } } : {};
-  const previous = id > 1 ? await em.findOne(LedgerEntryEntity, { where: { id: id - 1 }, ...locking }) : null;
+  const previous = id > 1 ? await em.findOne(LedgerEntryEntity, { where: { id: id - 1 }, ...forUpdateFind(em) }) : null;
   const entry: Omit<LedgerEntry, 'hash'> = {
     id,
     kind: record.kind,

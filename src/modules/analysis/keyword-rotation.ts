@@ -5,6 +5,7 @@ import { LEGACY_KEY_ID, type KeyedCipher } from '../../lib/data-cipher';
 import { deriveKeywordKey, keywordHash, termHash, type KeywordKey } from './keyword-hash';
 import { addCounts } from './keyword-store';
 import { monthKey } from './months';
+import { forUpdateSql } from '../../db/row-locks';
 
 /*
  * `xinsheng key rotate` re-keys 研判's hashes to DATA_KEY's first key (BotModule.keyRotation), after
@@ -26,7 +27,6 @@ import { monthKey } from './months';
 
 type Db = DataSource | EntityManager;
 
-const forUpdate = (em: EntityManager) => (em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '');
 const placeholders = (values: unknown[]) => values.map(() => '?').join(', ');
 /** A merged keyword's hash: unique and never an HMAC (those are 64 hex digits). */
 const mergedHash = (id: number) => `merged:${id}`;
@@ -50,7 +50,7 @@ async function countByHashKey(db: Db, table: string, where: string): Promise<Col
 export async function mergeKeyword(em: EntityManager, from: number, into: number, timeZone: string): Promise<void> {
   const both: { i: unknown; d: string | null; t: unknown }[] = await em.query(
     `SELECT a.insight_id AS i, a.department_id AS d, a.created_at AS t FROM insight_keywords a
-     JOIN insight_keywords b ON b.insight_id = a.insight_id AND b.keyword_id = ? WHERE a.keyword_id = ?${forUpdate(em)}`,
+     JOIN insight_keywords b ON b.insight_id = a.insight_id AND b.keyword_id = ? WHERE a.keyword_id = ?${forUpdateSql(em)}`,
     [into, from],
   );
   if (both.length > 0) {
@@ -59,11 +59,11 @@ export async function mergeKeyword(em: EntityManager, from: number, into: number
     await addCounts(em, 'keyword_month_departments', both.map((r) => [from, monthKey(timeZone, Number(r.t)), r.d ?? '', -1]));
   }
   await em.query('UPDATE insight_keywords SET keyword_id = ? WHERE keyword_id = ?', [into, from]);
-  const months: { m: unknown; n: unknown }[] = await em.query(`SELECT month AS m, n FROM keyword_months WHERE keyword_id = ?${forUpdate(em)}`, [from]);
+  const months: { m: unknown; n: unknown }[] = await em.query(`SELECT month AS m, n FROM keyword_months WHERE keyword_id = ?${forUpdateSql(em)}`, [from]);
   await addCounts(em, 'keyword_months', months.map((r) => [Number(r.m), into, Number(r.n)]));
   await em.query('DELETE FROM keyword_months WHERE keyword_id = ?', [from]);
   const departments: { m: unknown; d: string; n: unknown }[] = await em.query(
-    `SELECT month AS m, department_id AS d, n FROM keyword_month_departments WHERE keyword_id = ?${forUpdate(em)}`,
+    `SELECT month AS m, department_id AS d, n FROM keyword_month_departments WHERE keyword_id = ?${forUpdateSql(em)}`,
     [from],
   );
   await addCounts(em, 'keyword_month_departments', departments.map((r) => [into, Number(r.m), r.d, Number(r.n)]));

@@ -21,6 +21,7 @@ import { peopleWithRole } from '../../core/actor';
 import { formatTime, yearIn } from '../insights/insight-service';
 import { normalizeRecordNumber } from '../../domain/record-number';
 import type { EscalationStep, StepTarget } from './escalation-steps';
+import { forUpdate } from '../../db/row-locks';
 
 export const ALERT_TEMPLATE = 'immediate-alert';
 /** Alert cards carry this subject (with the insight number), so that every copy can be found and updated. */
@@ -276,8 +277,7 @@ async function updateAlertCards(ctx: TurnContext, number: string, state: string)
   // On MySQL a locking read sees a card that a step committed while this turn waited for the
   // escalation row; a plain read would use the turn's older snapshot. FOR UPDATE because MariaDB
   // has no FOR SHARE. SQLite runs one transaction at a time.
-  if (ctx.em.connection.options.type === 'mysql') query.setLock('pessimistic_write');
-  const cards = await query.getMany();
+  const cards = await forUpdate(ctx.em, query).getMany();
   for (const card of cards) await ctx.services.cards.update(ctx.em, card.id, { state }, ctx.now);
 }
 

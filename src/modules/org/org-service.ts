@@ -11,6 +11,7 @@ import {
   type RoleGrantSource,
 } from '../../db/entities/org.entity';
 import { peopleWithRole, type Actor } from '../../core/actor';
+import { forUpdate } from '../../db/row-locks';
 
 export type Resolution<T> = { found: T } | { missing: string } | { ambiguous: T[] };
 
@@ -77,8 +78,7 @@ export async function lastOfficeProblem(em: EntityManager, personId: string): Pr
     .createQueryBuilder(RoleGrantEntity, 'g')
     .innerJoin('people', 'p', 'p.id = g.person_id AND p.active = :active', { active: true })
     .where('g.role = :role', { role: 'office' });
-  if (em.connection.options.type === 'mysql') query.setLock('pessimistic_write');
-  const holders = new Set((await query.getMany()).map((g) => g.personId));
+  const holders = new Set((await forUpdate(em, query).getMany()).map((g) => g.personId));
   if (!holders.has(personId) || holders.size > 1) return null;
   return '这是最后一名「机关党委」成员，撤销后将没有人能指定联络员、同步通讯录或答复意见。请先授予另一人机关党委角色，再撤销。';
 }

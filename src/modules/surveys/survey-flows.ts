@@ -29,6 +29,7 @@ import {
 } from './survey-service';
 import { resultsMarkdown, surveyResults } from './survey-results';
 import { countRecipients, saveProgress } from './survey-tallies';
+import { forUpdate } from '../../db/row-locks';
 
 /*
  * The questionnaire's life: confirmed (fan-out of page 1), answered page by page, reminded, closed
@@ -146,9 +147,7 @@ function refuseIfClosed(survey: Survey, now: number): void {
  * was stored twice. (SQLite runs transactions one at a time anyway.)
  */
 function participantsForUpdate(em: EntityManager) {
-  const query = em.getRepository(SurveyParticipantEntity).createQueryBuilder('p');
-  if (em.connection.options.type === 'mysql') query.setLock('pessimistic_write');
-  return query;
+  return forUpdate(em, em.getRepository(SurveyParticipantEntity).createQueryBuilder('p'));
 }
 
 async function participantOf(em: EntityManager, survey: Survey, personId: string): Promise<SurveyParticipant> {

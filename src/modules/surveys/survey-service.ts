@@ -12,6 +12,7 @@ import type { BotServices, JobContext, TurnContext } from '../../bot/turn-contex
 import { UserFacingError } from '../../bot/turn-context';
 import { choicePages, optionsOf, pageInputs, textQuestions, type SurveyPage, type SurveyQuestion, type SurveyTemplate } from './survey-template';
 import { changeAnswerTallies, type TalliedAnswer } from './survey-tallies';
+import { forUpdateSql } from '../../db/row-locks';
 
 export const SURVEY_PAGE_TEMPLATE = 'survey-page';
 export const MAX_TEXT_ANSWER = 2000;
@@ -167,9 +168,8 @@ const answerId = () => randomBytes(16).toString('hex');
  */
 async function takeBackAnswers(em: EntityManager, survey: Survey, personId: string, keys: string[]): Promise<TalliedAnswer[]> {
   if (survey.anonymous || keys.length === 0) return [];
-  const forUpdate = em.connection.options.type === 'mysql' ? ' FOR UPDATE' : '';
   const old: { id: string; question_key: string; department_id: string | null; value: string | null }[] = await em.query(
-    `SELECT id, question_key, department_id, value FROM survey_answers WHERE survey_id = ? AND question_key IN (${keys.map(() => '?').join(', ')}) AND person_id = ?${forUpdate}`,
+    `SELECT id, question_key, department_id, value FROM survey_answers WHERE survey_id = ? AND question_key IN (${keys.map(() => '?').join(', ')}) AND person_id = ?${forUpdateSql(em)}`,
     [survey.id, ...keys, personId],
   );
   if (old.length === 0) return [];
